@@ -1,0 +1,77 @@
+using Microsoft.Extensions.FileProviders;
+using Npgsql;
+using PgNotifyHub;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// pgws listens on :8080; --urls, ASPNETCORE_URLS or a "Urls" setting override it.
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    builder.WebHost.UseUrls("http://localhost:8080");
+}
+
+builder.Services.AddPgNotifyHub(options =>
+{
+    options.ConnectionString = ConnectionString(builder.Configuration);
+    options.AudienceResolver = AudienceResolver(builder.Configuration.GetSection("Audiences"));
+});
+
+var app = builder.Build();
+var paths = app.Configuration.GetSection("Paths");
+
+var pages = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "clients", "browser"));
+app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = pages });
+app.UseStaticFiles(new StaticFileOptions { FileProvider = pages });
+
+app.MapPgNotifyHub(paths["Hub"] ?? "/hub");
+app.MapPgNotifyWebSocket(paths["WebSocket"] ?? "/ws");
+app.MapHealthChecks(paths["Health"] ?? "/healthz");
+
+app.Run();
+
+// ConnectionStrings:Postgres, else the libpq environment variables, as pgws's empty DSN does.
+static string ConnectionString(IConfiguration configuration)
+{
+    var configured = configuration.GetConnectionString("Postgres");
+    if (!string.IsNullOrWhiteSpace(configured))
+    {
+        return configured;
+    }
+
+    var fromEnvironment = new NpgsqlConnectionStringBuilder
+    {
+        Host = Environment.GetEnvironmentVariable("PGHOST") ?? "localhost",
+        Port = int.TryParse(Environment.GetEnvironmentVariable("PGPORT"), out var port) ? port : 5432,
+        Username = Environment.GetEnvironmentVariable("PGUSER") ?? Environment.UserName,
+    };
+    fromEnvironment.Database = Environment.GetEnvironmentVariable("PGDATABASE") ?? fromEnvironment.Username;
+    if (Environment.GetEnvironmentVariable("PGPASSWORD") is { } password)
+    {
+        fromEnvironment.Password = password;
+    }
+
+    return fromEnvironment.ConnectionString;
+}
+
+// Audiences:Source "Default" puts everyone in Audiences:Default; "Header" trusts a header set by a reverse
+// proxy (comma-separated audiences), and refuses connections without it.
+static AudienceResolver AudienceResolver(IConfigurationSection audiences)
+{
+    var source = audiences["Source"] ?? "Default";
+    if (source.Equals("Default", StringComparison.OrdinalIgnoreCase))
+    {
+        IReadOnlyList<string> fixedAudience = [audiences["Default"] ?? PgNotifyHubOptions.DefaultAudience];
+        return _ => ValueTask.FromResult(fixedAudience);
+    }
+
+    if (source.Equals("Header", StringComparison.OrdinalIgnoreCase))
+    {
+        var header = audiences["Header"] is { Length: > 0 } name
+            ? name
+            : throw new InvalidOperationException("Audiences:Header must name the request header when Audiences:Source is Header.");
+        return context => ValueTask.FromResult<IReadOnlyList<string>>(
+            context.Request.Headers[header].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    throw new InvalidOperationException($"Audiences:Source is '{source}'; it must be Default or Header.");
+}

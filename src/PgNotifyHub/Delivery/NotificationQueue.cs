@@ -1,0 +1,20 @@
+using System.Threading.Channels;
+
+namespace PgNotifyHub.Delivery;
+
+/// <summary>
+/// Hands notifications from the listener to the dispatcher. Bounded: when the dispatcher falls behind, the
+/// listener stops reading from its connection, so notifications wait in PostgreSQL's own queue instead of
+/// in this process's memory, and none is dropped.
+/// </summary>
+internal sealed class NotificationQueue
+{
+    private const int Capacity = 4096;
+
+    private readonly Channel<ReceivedNotification> _channel = Channel.CreateBounded<ReceivedNotification>(
+        new BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+
+    public ChannelWriter<ReceivedNotification> Writer => _channel.Writer;
+
+    public ChannelReader<ReceivedNotification> Reader => _channel.Reader;
+}

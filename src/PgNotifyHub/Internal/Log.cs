@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Logging;
+
+namespace PgNotifyHub.Internal;
+
+/// <summary>
+/// Every log message of the library, with stable event ids: 100s listening, 200s parsing,
+/// 300s delivery, 400s transports. Payloads are logged at Debug only; connection strings never.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(100, LogLevel.Information, "PgNotifyHub listener is listening on channels {Channels} (backend process {BackendProcessId}).", EventName = "Listening")]
+    public static partial void Listening(ILogger logger, string channels, int backendProcessId);
+
+    [LoggerMessage(101, LogLevel.Warning, "PgNotifyHub listener has no PostgreSQL connection; notifications sent until it reconnects are not delivered. Retrying every {MinDelay} to {MaxDelay}; further failures are logged at Debug.", EventName = "ListenerDisconnected")]
+    public static partial void ListenerDisconnected(ILogger logger, Exception exception, TimeSpan minDelay, TimeSpan maxDelay);
+
+    [LoggerMessage(102, LogLevel.Debug, "PgNotifyHub listener attempt {Attempt} failed: {Error}. Next attempt in {Delay}.", EventName = "ListenerRetryFailed")]
+    public static partial void ListenerRetryFailed(ILogger logger, int attempt, string error, TimeSpan delay);
+
+    [LoggerMessage(103, LogLevel.Information, "PgNotifyHub listener recovered after {Attempts} failed attempts and {Downtime} without a connection.", EventName = "ListenerRecovered")]
+    public static partial void ListenerRecovered(ILogger logger, int attempts, TimeSpan downtime);
+
+    [LoggerMessage(104, LogLevel.Debug, "PgNotifyHub listener connection is idle; checking that it is alive.", EventName = "ListenerHeartbeat")]
+    public static partial void ListenerHeartbeat(ILogger logger);
+
+    [LoggerMessage(200, LogLevel.Warning, "Dropped a notification on channel {Channel}: {Reason}. The payload must be 'audience,{{json object}}'.", EventName = "InvalidPayload")]
+    public static partial void InvalidPayload(ILogger logger, string channel, string reason);
+
+    [LoggerMessage(201, LogLevel.Debug, "Dropped payload on channel {Channel}: {Payload}", EventName = "InvalidPayloadText")]
+    public static partial void InvalidPayloadText(ILogger logger, string channel, string payload);
+
+    [LoggerMessage(300, LogLevel.Error, "A connection failed to accept notification {NotificationId}; other connections are not affected.", EventName = "SinkFailed")]
+    public static partial void SinkFailed(ILogger logger, Exception exception, Guid notificationId);
+
+    [LoggerMessage(301, LogLevel.Warning, "Closing {Transport} connection {ConnectionId}: its send queue of {Capacity} messages is full because the client does not read fast enough.", EventName = "SlowConsumer")]
+    public static partial void SlowConsumer(ILogger logger, string transport, string connectionId, int capacity);
+
+    [LoggerMessage(400, LogLevel.Debug, "{Transport} connection {ConnectionId} joined audiences {Audiences}.", EventName = "ConnectionOpened")]
+    public static partial void ConnectionOpened(ILogger logger, string transport, string connectionId, string audiences);
+
+    [LoggerMessage(401, LogLevel.Debug, "{Transport} connection {ConnectionId} closed.", EventName = "ConnectionClosed")]
+    public static partial void ConnectionClosed(ILogger logger, string transport, string connectionId);
+
+    [LoggerMessage(402, LogLevel.Warning, "Refused {Transport} connection {ConnectionId}: {Reason}", EventName = "ConnectionRefused")]
+    public static partial void ConnectionRefused(ILogger logger, string transport, string connectionId, string reason);
+
+    [LoggerMessage(403, LogLevel.Error, "Refused {Transport} connection {ConnectionId}: the audience resolver threw.", EventName = "AudienceResolverFailed")]
+    public static partial void AudienceResolverFailed(ILogger logger, Exception exception, string transport, string connectionId);
+
+    [LoggerMessage(404, LogLevel.Debug, "WebSocket connection {ConnectionId} ended: {Reason}", EventName = "WebSocketEnded")]
+    public static partial void WebSocketEnded(ILogger logger, string connectionId, string reason);
+}

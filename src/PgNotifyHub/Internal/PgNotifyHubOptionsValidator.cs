@@ -1,0 +1,69 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace PgNotifyHub.Internal;
+
+internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serviceCheck) : IValidateOptions<PgNotifyHubOptions>
+{
+    // NAMEDATALEN - 1: PostgreSQL truncates longer identifiers, so LISTEN would silently listen elsewhere.
+    internal const int MaxChannelNameBytes = 63;
+
+    private const string Prefix = PgNotifyHubOptions.SectionName + ":";
+
+    public ValidateOptionsResult Validate(string? name, PgNotifyHubOptions options)
+    {
+        var failures = new List<string>();
+
+        if (string.IsNullOrWhiteSpace(options.ConnectionString) && !serviceCheck.IsService(typeof(NpgsqlDataSource)))
+        {
+            failures.Add($"{Prefix}{nameof(options.ConnectionString)} is not set and no NpgsqlDataSource is registered: the listener has no database to connect to.");
+        }
+
+        foreach (var channel in options.Channels)
+        {
+            var bytes = channel is null ? 0 : Encoding.UTF8.GetByteCount(channel);
+            if (bytes == 0 || bytes > MaxChannelNameBytes || channel!.Contains('\0', StringComparison.Ordinal))
+            {
+                failures.Add($"{Prefix}{nameof(options.Channels)} contains '{channel}', which is not a PostgreSQL channel name (1 to {MaxChannelNameBytes} bytes, no NUL).");
+            }
+        }
+
+        if (options.Channels.Distinct(StringComparer.Ordinal).Count() != options.Channels.Count)
+        {
+            failures.Add($"{Prefix}{nameof(options.Channels)} lists a channel more than once.");
+        }
+
+        RequirePositive(failures, options.ReconnectDelayMin, nameof(options.ReconnectDelayMin));
+        RequirePositive(failures, options.ReconnectDelayMax, nameof(options.ReconnectDelayMax));
+        if (options.ReconnectDelayMin > options.ReconnectDelayMax)
+        {
+            failures.Add($"{Prefix}{nameof(options.ReconnectDelayMin)} ({options.ReconnectDelayMin}) is greater than {Prefix}{nameof(options.ReconnectDelayMax)} ({options.ReconnectDelayMax}).");
+        }
+
+        RequirePositive(failures, options.HeartbeatInterval, nameof(options.HeartbeatInterval));
+        RequirePositive(failures, options.WebSocketKeepAliveInterval, nameof(options.WebSocketKeepAliveInterval));
+        RequirePositive(failures, options.WebSocketCloseTimeout, nameof(options.WebSocketCloseTimeout));
+
+        if (options.SendQueueCapacity < 1)
+        {
+            failures.Add($"{Prefix}{nameof(options.SendQueueCapacity)} must be at least 1, not {options.SendQueueCapacity}.");
+        }
+
+        if (options.AudienceResolver is null)
+        {
+            failures.Add($"{Prefix}{nameof(options.AudienceResolver)} must not be null.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void RequirePositive(List<string> failures, TimeSpan value, string setting)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}{setting} must be positive, not {value}.");
+        }
+    }
+}

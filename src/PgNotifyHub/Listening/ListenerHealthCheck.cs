@@ -1,0 +1,14 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace PgNotifyHub.Listening;
+
+/// <summary>Healthy while the listener has LISTEN in place on a live connection.</summary>
+internal sealed class ListenerHealthCheck(NotificationListener listener) : IHealthCheck
+{
+    public const string Name = "pgnotifyhub-listener";
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(listener.State == ListenerState.Listening
+            ? HealthCheckResult.Healthy("Listening for notifications.")
+            : HealthCheckResult.Unhealthy("Not connected to PostgreSQL: notifications are not being received."));
+}

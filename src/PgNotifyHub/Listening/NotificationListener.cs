@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PgNotifyHub.Delivery;
+using PgNotifyHub.Internal;
+
+namespace PgNotifyHub.Listening;
+
+/// <summary>
+/// Holds the process's single PostgreSQL connection, LISTENs on the configured channels and hands every
+/// notification to the <see cref="NotificationQueue"/>. Reconnects with capped, jittered exponential backoff.
+/// </summary>
+internal sealed class NotificationListener : BackgroundService
+{
+    private readonly PgNotifyHubOptions _options;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly NotificationQueue _queue;
+    private readonly ILogger<NotificationListener> _logger;
+    private readonly string _listenSql;
+    private ListeningSession _session = new();
+
+    public NotificationListener(
+        IOptions<PgNotifyHubOptions> options,
+        IServiceProvider services,
+        NotificationQueue queue,
+        ILoggerFactory loggerFactory)
+    {
+        _options = options.Value;
+        _queue = queue;
+        _logger = loggerFactory.CreateLogger<NotificationListener>();
+        _listenSql = string.Join(";", _options.Channels.Select(channel => "LISTEN " + QuoteIdentifier(channel)));
+
+        if (string.IsNullOrWhiteSpace(_options.ConnectionString))
+        {
+            _dataSource = (NpgsqlDataSource)services.GetService(typeof(NpgsqlDataSource))!;
+        }
+        else
+        {
+            var builder = new NpgsqlDataSourceBuilder(_options.ConnectionString);
+            // One long-lived session connection: a pool would only keep a second idle one, and LISTEN
+            // cannot work over multiplexing.
+            builder.ConnectionStringBuilder.Pooling = false;
+            builder.ConnectionStringBuilder.Multiplexing = false;
+            builder.ConnectionStringBuilder.Enlist = false;
+            builder.ConnectionStringBuilder.ApplicationName ??= "PgNotifyHub";
+            _dataSource = builder.Build();
+            _ownsDataSource = true;
+        }
+    }
+
+    public ListenerState State => Volatile.Read(ref _session).BackendProcessId.Task.IsCompleted
+        ? ListenerState.Listening
+        : ListenerState.Connecting;
+
+    /// <summary>Completes with the backend's process id once LISTEN has been issued on a live connection.</summary>
+    public Task<int> WaitUntilListeningAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _session).BackendProcessId.Task.WaitAsync(cancellationToken);
+
+    /// <summary>Completes once listening on a connection other than the one of <paramref name="previousBackendProcessId"/>.</summary>
+    public async Task<int> WaitUntilReconnectedAsync(int previousBackendProcessId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var session = Volatile.Read(ref _session);
+            var backend = await session.BackendProcessId.Task.WaitAsync(cancellationToken);
+            if (backend != previousBackendProcessId)
+            {
+                return backend;
+            }
+
+            await session.Ended.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var failedAttempts = 0;
+        var failingSince = 0L;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ListenAsync(onListening: backend =>
+                {
+                    Log.Listening(_logger, string.Join(", ", _options.Channels), backend);
+                    if (failedAttempts > 0)
+                    {
+                        Log.ListenerRecovered(_logger, failedAttempts, Stopwatch.GetElapsedTime(failingSince));
+                        failedAttempts = 0;
+                    }
+                }, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception)
+            {
+                failedAttempts++;
+                var delay = ReconnectDelay(failedAttempts);
+                if (failedAttempts == 1)
+                {
+                    failingSince = Stopwatch.GetTimestamp();
+                    Log.ListenerDisconnected(_logger, exception, _options.ReconnectDelayMin, _options.ReconnectDelayMax);
+                }
+                else
+                {
+                    Log.ListenerRetryFailed(_logger, failedAttempts, exception.Message, delay);
+                }
+
+                try
+                {
+                    await Task.Delay(delay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        if (_ownsDataSource)
+        {
+            _dataSource.Dispose();
+        }
+    }
+
+    private async Task ListenAsync(Action<int> onListening, CancellationToken cancellationToken)
+    {
+        var session = Volatile.Read(ref _session);
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+
+            // Npgsql raises Notification inline while it reads, and only during the awaits below, so this
+            // list is never touched concurrently; it is flushed to the queue before the next read.
+            var received = new List<ReceivedNotification>();
+            connection.Notification += (_, e) => received.Add(new ReceivedNotification(e.Channel, e.Payload));
+
+            await using (var listen = new NpgsqlCommand(_listenSql, connection))
+            {
+                await listen.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            session.BackendProcessId.TrySetResult(connection.ProcessID);
+            onListening(connection.ProcessID);
+
+            await using var heartbeat = new NpgsqlCommand("SELECT 1", connection);
+            while (true)
+            {
+                foreach (var notification in received)
+                {
+                    if (!_queue.Writer.TryWrite(notification))
+                    {
+                        await _queue.Writer.WriteAsync(notification, cancellationToken);
+                    }
+                }
+
+                received.Clear();
+                if (!await connection.WaitAsync(_options.HeartbeatInterval, cancellationToken))
+                {
+                    Log.ListenerHeartbeat(_logger);
+                    await heartbeat.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            if (session.BackendProcessId.Task.IsCompleted)
+            {
+                Volatile.Write(ref _session, new ListeningSession());
+                session.Ended.TrySetResult();
+            }
+        }
+    }
+
+    // Equal jitter: at least half the exponential delay, so retries from many nodes spread out but never
+    // hammer a server that is down.
+    private TimeSpan ReconnectDelay(int failedAttempts)
+    {
+        var exponential = _options.ReconnectDelayMin * Math.Pow(2, Math.Min(failedAttempts - 1, 30));
+        var capped = exponential < _options.ReconnectDelayMax ? exponential : _options.ReconnectDelayMax;
+        return capped / 2 + capped / 2 * Random.Shared.NextDouble();
+    }
+
+    internal static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>One connection's lifetime: when it starts listening and when it ends.</summary>
+    private sealed class ListeningSession
+    {
+        public TaskCompletionSource<int> BackendProcessId { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace PgNotifyHub.Parsing;
+
+/// <summary>
+/// Turns a NOTIFY payload <c>audience,{json object}</c> into a <see cref="Notification"/> whose envelope is
+/// written once. The object is validated with a forward-only reader (no DOM) and kept byte for byte.
+/// </summary>
+internal static class NotificationParser
+{
+    private static ReadOnlySpan<byte> PayloadPrefix => """{"payload":"""u8;
+    private static ReadOnlySpan<byte> ChannelPrefix => ""","channel":"""u8;
+    private static ReadOnlySpan<byte> IdPrefix => ",\"id\":\""u8;
+    private static ReadOnlySpan<byte> EnvelopeSuffix => "\"}"u8;
+
+    private const int GuidLength = 36;
+
+    // Only JSON's own whitespace: string.Trim() would also remove characters JSON treats as garbage.
+    private const string JsonWhitespace = " \t\r\n";
+
+    // A NOTIFY payload is at most 7,999 bytes, so depth is bounded by the payload; the reader is iterative.
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 8_000 };
+
+    // Keyed by channel: notifications only arrive on channels the listener chose, so the cache stays small.
+    private static readonly ConcurrentDictionary<string, byte[]> EncodedChannels = new(StringComparer.Ordinal);
+
+    public static bool TryParse(
+        string channel,
+        string payload,
+        [NotNullWhen(true)] out Notification? notification,
+        [NotNullWhen(false)] out string? error)
+    {
+        notification = null;
+
+        var comma = payload.IndexOf(',', StringComparison.Ordinal);
+        if (comma < 0)
+        {
+            error = "no comma separates the audience from the JSON object";
+            return false;
+        }
+
+        if (comma == 0)
+        {
+            error = "the audience before the first comma is empty";
+            return false;
+        }
+
+        var json = payload.AsSpan(comma + 1).Trim(JsonWhitespace);
+        if (json.IsEmpty)
+        {
+            error = "there is no JSON object after the first comma";
+            return false;
+        }
+
+        var encodedChannel = EncodedChannels.GetOrAdd(channel, EncodeChannel);
+        var objectLength = Encoding.UTF8.GetByteCount(json);
+        var envelope = new byte[PayloadPrefix.Length + objectLength + ChannelPrefix.Length + encodedChannel.Length
+            + IdPrefix.Length + GuidLength + EnvelopeSuffix.Length];
+
+        var payloadRange = new Range(PayloadPrefix.Length, PayloadPrefix.Length + objectLength);
+        Encoding.UTF8.GetBytes(json, envelope.AsSpan(payloadRange));
+        if (!IsSingleObject(envelope.AsSpan(payloadRange), out error))
+        {
+            return false;
+        }
+
+        var id = Guid.NewGuid();
+        var writer = new SpanWriter(envelope);
+        writer.Write(PayloadPrefix);
+        writer.Skip(objectLength);
+        writer.Write(ChannelPrefix);
+        writer.Write(encodedChannel);
+        writer.Write(IdPrefix);
+        writer.WriteGuid(id);
+        writer.Write(EnvelopeSuffix);
+
+        notification = new Notification(channel, payload[..comma], id, envelope, payloadRange);
+        return true;
+    }
+
+    private static bool IsSingleObject(ReadOnlySpan<byte> json, [NotNullWhen(false)] out string? error)
+    {
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        try
+        {
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = $"the JSON after the first comma is {Describe(reader.TokenType)}, not an object";
+                return false;
+            }
+
+            reader.Skip();
+            if (reader.BytesConsumed != json.Length)
+            {
+                error = "there is content after the end of the JSON object";
+                return false;
+            }
+        }
+        catch (JsonException exception)
+        {
+            error = $"the JSON after the first comma is not well-formed: {exception.Message}";
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString(),
+    };
+
+    // JSON string with quotes. Relaxed escaping: a channel name is data for the client, not HTML.
+    private static byte[] EncodeChannel(string channel)
+    {
+        var encoded = JsonEncodedText.Encode(channel, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes;
+        var quoted = new byte[encoded.Length + 2];
+        quoted[0] = (byte)'"';
+        encoded.CopyTo(quoted.AsSpan(1));
+        quoted[^1] = (byte)'"';
+        return quoted;
+    }
+
+    private ref struct SpanWriter(Span<byte> destination)
+    {
+        private readonly Span<byte> _destination = destination;
+        private int _position;
+
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(_destination[_position..]);
+            _position += bytes.Length;
+        }
+
+        public void Skip(int count) => _position += count;
+
+        public void WriteGuid(Guid id)
+        {
+            id.TryFormat(_destination[_position..], out var written, "D");
+            _position += written;
+        }
+    }
+}

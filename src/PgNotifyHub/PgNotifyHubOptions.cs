@@ -1,0 +1,76 @@
+using Npgsql;
+
+namespace PgNotifyHub;
+
+/// <summary>
+/// Configures PgNotifyHub. Bound from the <c>PgNotifyHub</c> configuration section and from code;
+/// validated when the host starts, with errors that name the offending setting.
+/// </summary>
+public sealed class PgNotifyHubOptions
+{
+    /// <summary>The configuration section the options are bound from.</summary>
+    public const string SectionName = "PgNotifyHub";
+
+    /// <summary>The channel listened on when <see cref="Channels"/> is left empty, as in pgws.</summary>
+    public const string DefaultChannel = "pgws";
+
+    /// <summary>The audience of every connection when no <see cref="AudienceResolver"/> is set, as in pgws.</summary>
+    public const string DefaultAudience = "default";
+
+    /// <summary>
+    /// The Npgsql connection string of the listener's single connection. When <see langword="null"/>, an
+    /// <see cref="NpgsqlDataSource"/> registered in dependency injection is used; one of the two is required.
+    /// The listener needs a direct session connection to the primary (not PgBouncer in transaction mode).
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// The PostgreSQL channels to <c>LISTEN</c> on. Default: <c>["pgws"]</c> (applied when the list is empty).
+    /// Each must be a valid identifier: 1 to 63 bytes of UTF-8. Names are used exactly as given (quoted), so
+    /// <c>Orders</c> and <c>orders</c> are different channels, as they are for <c>pg_notify</c>.
+    /// </summary>
+    public IList<string> Channels { get; set; } = [];
+
+    /// <summary>
+    /// The first delay before reconnecting after the listener's connection is lost. Default: 250 ms, so that
+    /// the common case, a terminated backend or a restart of a healthy server, recovers at once.
+    /// Each failed attempt doubles the delay (with jitter) up to <see cref="ReconnectDelayMax"/>.
+    /// </summary>
+    public TimeSpan ReconnectDelayMin { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// The longest delay between reconnection attempts. Default: 15 s, which bounds the time to recover
+    /// after a long outage to seconds while a down server sees at most four attempts a minute per node.
+    /// </summary>
+    public TimeSpan ReconnectDelayMax { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long the listener may wait without traffic before it runs a trivial query to prove its connection
+    /// is alive. A broken connection that raised no error is then found within this interval plus the
+    /// command timeout. Default: 15 s.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The number of messages queued for one connection (raw WebSocket or SignalR) before it is treated as a
+    /// slow consumer and closed, so it can neither hold memory without bound nor slow other clients.
+    /// Default: 8192. Messages are shared by all their recipients, so a queue entry costs one reference; the
+    /// bound must exceed the largest burst (say, the NOTIFYs of one bulk update) a healthy client should absorb.
+    /// </summary>
+    public int SendQueueCapacity { get; set; } = 8192;
+
+    /// <summary>The interval of WebSocket keep-alive pings on the raw endpoint. Default: 30 s.</summary>
+    public TimeSpan WebSocketKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long the raw endpoint waits for a close handshake (at shutdown, or when closing a slow consumer)
+    /// before it aborts the socket. Default: 5 s.
+    /// </summary>
+    public TimeSpan WebSocketCloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Resolves the audiences of each connection from its HTTP request. Default: every connection is in the
+    /// single audience <c>default</c>. Not bindable from configuration.
+    /// </summary>
+    public AudienceResolver AudienceResolver { get; set; } = static _ => new([DefaultAudience]);
+}

@@ -1,0 +1,85 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection;
+using PgNotifyHub.Delivery;
+using PgNotifyHub.Internal;
+using PgNotifyHub.Listening;
+using PgNotifyHub.Transports.SignalR;
+using PgNotifyHub.Transports.WebSockets;
+
+namespace PgNotifyHub;
+
+/// <summary>Registers PgNotifyHub's services.</summary>
+public static class PgNotifyHubServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds PgNotifyHub configured from the <c>PgNotifyHub</c> configuration section only.
+    /// See <see cref="AddPgNotifyHub(IServiceCollection, Action{PgNotifyHubOptions})"/>.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <returns>The same <paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddPgNotifyHub(this IServiceCollection services) => services.AddPgNotifyHub(static _ => { });
+
+    /// <summary>
+    /// Adds the PostgreSQL listener, the dispatcher, SignalR and the raw WebSocket endpoint's services, with
+    /// <see cref="PgNotifyHubOptions"/> bound from the <c>PgNotifyHub</c> configuration section and then
+    /// <paramref name="configure"/>. Options are validated when the host starts; invalid settings stop it with
+    /// an <see cref="OptionsValidationException"/> naming each one. Also registers the health check
+    /// <c>pgnotifyhub-listener</c>. Calling it again only adds <paramref name="configure"/>.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configure">Sets options in code, after configuration has been bound.</param>
+    /// <returns>The same <paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddPgNotifyHub(this IServiceCollection services, Action<PgNotifyHubOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        var alreadyAdded = services.Any(service => service.ServiceType == typeof(NotificationListener));
+        var options = services.AddOptions<PgNotifyHubOptions>();
+        if (!alreadyAdded)
+        {
+            options.BindConfiguration(PgNotifyHubOptions.SectionName).ValidateOnStart();
+        }
+
+        // After binding, so code has the last word over configuration.
+        options.Configure(configure);
+        if (alreadyAdded)
+        {
+            return services;
+        }
+
+        services.PostConfigure<PgNotifyHubOptions>(o =>
+        {
+            if (o.Channels.Count == 0)
+            {
+                o.Channels = [PgNotifyHubOptions.DefaultChannel];
+            }
+        });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgNotifyHubOptions>, PgNotifyHubOptionsValidator>());
+
+        services.AddMetrics();
+        services.AddSignalR();
+        services.AddSingleton<PgNotifyHubMetrics>();
+        services.AddSingleton<NotificationQueue>();
+        services.AddSingleton<AudienceRouter>();
+        services.AddSingleton<NotificationListener>();
+        services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
+        services.AddHostedService<NotificationDispatcher>();
+        services.AddSingleton<HubLifetimeManager<NotifyHub>, NotifyHubLifetimeManager>();
+        services.AddSingleton<WebSocketEndpoint>();
+        services.AddHealthChecks().AddCheck<ListenerHealthCheck>(ListenerHealthCheck.Name);
+        return services;
+    }
+
+    /// <summary>Adds PgNotifyHub listening through <paramref name="connectionString"/>.</summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="connectionString">The Npgsql connection string of the listener's connection.</param>
+    /// <returns>The same <paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddPgNotifyHub(this IServiceCollection services, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        return services.AddPgNotifyHub(options => options.ConnectionString = connectionString);
+    }
+}

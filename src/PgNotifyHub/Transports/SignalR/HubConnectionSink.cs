@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using PgNotifyHub.Delivery;
+using PgNotifyHub.Internal;
+using PgNotifyHub.Parsing;
+
+namespace PgNotifyHub.Transports.SignalR;
+
+/// <summary>
+/// Delivers notifications to one SignalR connection. A connection's writes are serialised by SignalR in
+/// arrival order; this sink only counts those still pending and aborts the connection when they exceed
+/// the bound, since an unread connection would otherwise hold every message in memory.
+/// </summary>
+internal sealed class HubConnectionSink(
+    HubConnectionContext connection,
+    IReadOnlyList<string> audiences,
+    int capacity,
+    PgNotifyHubMetrics metrics,
+    ILogger logger) : INotificationSink
+{
+    public const string Transport = "signalr";
+
+    private int _pending;
+    private int _aborted;
+
+    public IReadOnlyList<string> Audiences { get; } = audiences;
+
+    public void Post(Notification notification)
+    {
+        if (Interlocked.Increment(ref _pending) > capacity)
+        {
+            Interlocked.Decrement(ref _pending);
+            if (Interlocked.Exchange(ref _aborted, 1) == 0)
+            {
+                Log.SlowConsumer(logger, Transport, connection.ConnectionId, capacity);
+                metrics.SlowConsumerClosed(Transport);
+                connection.Abort();
+            }
+
+            return;
+        }
+
+        var write = connection.WriteAsync(notification.HubMessage);
+        if (write.IsCompleted)
+        {
+            Interlocked.Decrement(ref _pending);
+            return;
+        }
+
+        _ = CompleteWriteAsync(write);
+    }
+
+    private async Task CompleteWriteAsync(ValueTask write)
+    {
+        try
+        {
+            await write;
+        }
+        catch (Exception)
+        {
+            // HubConnectionContext logs write failures and aborts the connection itself.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.AspNetCore.SignalR;
+
+namespace PgNotifyHub;
+
+/// <summary>
+/// The SignalR hub mapped by <c>MapPgNotifyHub</c>. Clients call nothing: each connection joins the groups of
+/// the audiences resolved from its request, and receives every notification for them as the client method
+/// <c>notify</c>, with one argument, the envelope <c>{payload, channel, id}</c>.
+/// </summary>
+/// <remarks>
+/// The notification fan-out needs the JSON hub protocol (the default): the payload is embedded verbatim.
+/// Application code may send to an audience through <see cref="IHubContext{THub}"/> of this hub and the
+/// group named by <see cref="GroupName"/>.
+/// </remarks>
+public sealed class NotifyHub : Hub
+{
+    /// <summary>The client method that receives notifications: <c>notify</c>.</summary>
+    public const string NotifyMethod = "notify";
+
+    private const string GroupPrefix = "pgnotifyhub:";
+
+    /// <summary>
+    /// The SignalR group of an audience. Prefixed so that audiences cannot collide with an application's own groups.
+    /// </summary>
+    /// <param name="audience">The audience, as written before the first comma of the NOTIFY payload.</param>
+    /// <returns>The group name, <c>pgnotifyhub:</c> followed by the audience.</returns>
+    public static string GroupName(string audience)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(audience);
+        return GroupPrefix + audience;
+    }
+}

@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PgNotifyHub.Delivery;
+using PgNotifyHub.Internal;
+
+namespace PgNotifyHub.Transports.SignalR;
+
+/// <summary>
+/// The lifetime manager of <see cref="NotifyHub"/>: the default in-memory one, plus audience resolution and
+/// registration with the <see cref="AudienceRouter"/> when a connection opens.
+/// </summary>
+/// <remarks>
+/// Notifications bypass group sends: a group send waits for its slowest member, so one unread connection
+/// would stall every other. Each connection gets a <see cref="HubConnectionSink"/> with a bounded queue
+/// instead; the groups are still joined so application code can address an audience through the hub context.
+/// Registered for this hub only, so a scale-out backplane configured for the application's own hubs never
+/// relays notifications that every node already receives from PostgreSQL.
+/// </remarks>
+internal sealed class NotifyHubLifetimeManager(
+    AudienceRouter router,
+    IOptions<PgNotifyHubOptions> options,
+    PgNotifyHubMetrics metrics,
+    ILogger<NotifyHubLifetimeManager> logger,
+    ILogger<DefaultHubLifetimeManager<NotifyHub>> defaultLogger) : DefaultHubLifetimeManager<NotifyHub>(defaultLogger)
+{
+    private static readonly object SinkKey = new();
+
+    public override async Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        await base.OnConnectedAsync(connection);
+
+        var httpContext = connection.GetHttpContext();
+        if (httpContext is null)
+        {
+            Refuse(connection, "it was not opened by an HTTP request.");
+            return;
+        }
+
+        IReadOnlyList<string> audiences;
+        string? refusal;
+        try
+        {
+            (audiences, refusal) = await AudienceResolution.ResolveAsync(options.Value.AudienceResolver, httpContext);
+        }
+        catch (Exception exception)
+        {
+            Log.AudienceResolverFailed(logger, exception, HubConnectionSink.Transport, connection.ConnectionId);
+            connection.Abort();
+            return;
+        }
+
+        if (refusal is not null)
+        {
+            Refuse(connection, refusal);
+            return;
+        }
+
+        foreach (var audience in audiences)
+        {
+            await AddToGroupAsync(connection.ConnectionId, NotifyHub.GroupName(audience), connection.ConnectionAborted);
+        }
+
+        var sink = new HubConnectionSink(connection, audiences, options.Value.SendQueueCapacity, metrics, logger);
+        connection.Items[SinkKey] = sink;
+        router.Register(sink);
+        metrics.ConnectionOpened(HubConnectionSink.Transport);
+        Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences));
+    }
+
+    public override Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        if (connection.Items.Remove(SinkKey, out var sink))
+        {
+            router.Unregister((HubConnectionSink)sink!);
+            metrics.ConnectionClosed(HubConnectionSink.Transport);
+            Log.ConnectionClosed(logger, HubConnectionSink.Transport, connection.ConnectionId);
+        }
+
+        return base.OnDisconnectedAsync(connection);
+    }
+
+    private void Refuse(HubConnectionContext connection, string reason)
+    {
+        Log.ConnectionRefused(logger, HubConnectionSink.Transport, connection.ConnectionId, reason);
+        connection.Abort();
+    }
+}

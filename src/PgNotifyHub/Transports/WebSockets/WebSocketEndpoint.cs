@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PgNotifyHub.Delivery;
+using PgNotifyHub.Internal;
+
+namespace PgNotifyHub.Transports.WebSockets;
+
+/// <summary>
+/// The raw, pgws-compatible endpoint: each notification for one of the socket's audiences is one text frame
+/// holding the envelope. The request lives as long as the socket.
+/// </summary>
+internal sealed class WebSocketEndpoint(
+    AudienceRouter router,
+    IOptions<PgNotifyHubOptions> options,
+    IHostApplicationLifetime lifetime,
+    PgNotifyHubMetrics metrics,
+    ILogger<WebSocketEndpoint> logger)
+{
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync("This endpoint accepts WebSocket requests only.", context.RequestAborted);
+            return;
+        }
+
+        var settings = options.Value;
+        IReadOnlyList<string> audiences;
+        string? refusal;
+        try
+        {
+            (audiences, refusal) = await AudienceResolution.ResolveAsync(settings.AudienceResolver, context);
+        }
+        catch (Exception exception)
+        {
+            Log.AudienceResolverFailed(logger, exception, WebSocketSink.Transport, context.TraceIdentifier);
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            return;
+        }
+
+        if (refusal is not null)
+        {
+            Log.ConnectionRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, refusal);
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
+        // Registered before the handshake completes, so a client that sees its socket open misses nothing.
+        using var sink = new WebSocketSink(audiences, settings.SendQueueCapacity, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
+        router.Register(sink);
+        metrics.ConnectionOpened(WebSocketSink.Transport);
+        Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences));
+        try
+        {
+            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                KeepAliveInterval = settings.WebSocketKeepAliveInterval,
+                KeepAliveTimeout = settings.WebSocketKeepAliveInterval,
+            });
+            // A client that vanishes is noticed by the socket's own reads; only shutdown needs a token.
+            await sink.RunAsync(socket, lifetime.ApplicationStopping);
+        }
+        finally
+        {
+            router.Unregister(sink);
+            metrics.ConnectionClosed(WebSocketSink.Transport);
+            Log.ConnectionClosed(logger, WebSocketSink.Transport, context.TraceIdentifier);
+        }
+    }
+}

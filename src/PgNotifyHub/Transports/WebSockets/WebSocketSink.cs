@@ -1,0 +1,188 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using PgNotifyHub.Delivery;
+using PgNotifyHub.Internal;
+using PgNotifyHub.Parsing;
+
+namespace PgNotifyHub.Transports.WebSockets;
+
+/// <summary>
+/// One raw WebSocket: a bounded queue filled by the dispatcher and drained by the request that owns the
+/// socket, which is its only writer. Frames from the client are read and discarded.
+/// </summary>
+internal sealed class WebSocketSink : INotificationSink, IDisposable
+{
+    public const string Transport = "websocket";
+
+    // Client frames are discarded, so every socket may read them into the same scratch buffer.
+    private static readonly byte[] DiscardBuffer = new byte[4096];
+
+    private readonly Channel<Notification> _queue;
+    // Cancelling a send aborts the socket: used only once a close must not wait for a client that stopped reading.
+    private readonly CancellationTokenSource _sendDeadline = new();
+    private readonly TimeSpan _closeTimeout;
+    private readonly int _capacity;
+    private readonly string _connectionId;
+    private readonly PgNotifyHubMetrics _metrics;
+    private readonly ILogger _logger;
+    private int _closeReason = (int)CloseReason.None;
+
+    public WebSocketSink(
+        IReadOnlyList<string> audiences,
+        int capacity,
+        TimeSpan closeTimeout,
+        string connectionId,
+        PgNotifyHubMetrics metrics,
+        ILogger logger)
+    {
+        Audiences = audiences;
+        _capacity = capacity;
+        _closeTimeout = closeTimeout;
+        _connectionId = connectionId;
+        _metrics = metrics;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Notification>(new BoundedChannelOptions(capacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    private enum CloseReason
+    {
+        None,
+        ClientClosed,
+        ConnectionLost,
+        SlowConsumer,
+        ShuttingDown,
+    }
+
+    public IReadOnlyList<string> Audiences { get; }
+
+    public void Post(Notification notification)
+    {
+        if (_queue.Writer.TryWrite(notification) || !Stop(CloseReason.SlowConsumer))
+        {
+            return;
+        }
+
+        Log.SlowConsumer(_logger, Transport, _connectionId, _capacity);
+        _metrics.SlowConsumerClosed(Transport);
+    }
+
+    /// <summary>Sends queued notifications until the client leaves, falls behind or the host stops; then closes.</summary>
+    public async Task RunAsync(WebSocket socket, CancellationToken stoppingToken)
+    {
+        using var onStopping = stoppingToken.UnsafeRegister(sink => ((WebSocketSink)sink!).Stop(CloseReason.ShuttingDown), this);
+        var receiving = ReceiveUntilClosedAsync(socket);
+
+        try
+        {
+            await SendQueuedAsync(socket);
+            await CloseAsync(socket, receiving);
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or IOException)
+        {
+            Log.WebSocketEnded(_logger, _connectionId, exception.Message);
+        }
+        finally
+        {
+            if (socket.State != WebSocketState.Closed)
+            {
+                socket.Abort();
+            }
+
+            await receiving;
+        }
+    }
+
+    // Stops at the first close reason: what is still queued is not worth delaying the close for.
+    private async Task SendQueuedAsync(WebSocket socket)
+    {
+        var reader = _queue.Reader;
+        while (CurrentReason == CloseReason.None && await reader.WaitToReadAsync())
+        {
+            while (CurrentReason == CloseReason.None && reader.TryRead(out var notification))
+            {
+                await socket.SendAsync(notification.Envelope, WebSocketMessageType.Text, endOfMessage: true, _sendDeadline.Token);
+            }
+        }
+    }
+
+    private async Task CloseAsync(WebSocket socket, Task receiving)
+    {
+        using var deadline = new CancellationTokenSource(_closeTimeout);
+        switch (CurrentReason)
+        {
+            case CloseReason.ClientClosed when socket.State == WebSocketState.CloseReceived:
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, deadline.Token);
+                break;
+            case CloseReason.SlowConsumer:
+                await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "send queue full: the client does not read fast enough", deadline.Token);
+                await receiving.WaitAsync(deadline.Token);
+                break;
+            case CloseReason.ShuttingDown:
+                await socket.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down", deadline.Token);
+                await receiving.WaitAsync(deadline.Token);
+                break;
+        }
+
+        Log.WebSocketEnded(_logger, _connectionId, CurrentReason.ToString());
+    }
+
+    private async Task ReceiveUntilClosedAsync(WebSocket socket)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(DiscardBuffer.AsMemory(), CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    Stop(CloseReason.ClientClosed);
+                    return;
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // However the socket broke, the client is gone; the sending side learns it from the reason.
+            Stop(CloseReason.ConnectionLost);
+        }
+    }
+
+    private CloseReason CurrentReason => (CloseReason)Volatile.Read(ref _closeReason);
+
+    // The first reason wins. Completing the queue wakes the sending loop; a send that is stuck on a client
+    // that stopped reading gets the close timeout before the socket is aborted.
+    private bool Stop(CloseReason reason)
+    {
+        if (Interlocked.CompareExchange(ref _closeReason, (int)reason, (int)CloseReason.None) != (int)CloseReason.None)
+        {
+            return false;
+        }
+
+        _queue.Writer.TryComplete();
+        if (reason is CloseReason.SlowConsumer or CloseReason.ShuttingDown)
+        {
+            try
+            {
+                _sendDeadline.CancelAfter(_closeTimeout);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The request ended at the same moment: there is no send left to cut short.
+            }
+        }
+
+        return true;
+    }
+
+    public void Dispose()
+    {
+        Stop(CloseReason.ConnectionLost);
+        _sendDeadline.Dispose();
+    }
+}

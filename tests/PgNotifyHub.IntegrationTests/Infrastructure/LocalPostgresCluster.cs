@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace PgNotifyHub.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A throwaway PostgreSQL cluster made with the local server binaries: trust authentication, no fsync,
+/// its socket in its own directory under /tmp, deleted when disposed.
+/// </summary>
+internal sealed class LocalPostgresCluster : IAsyncDisposable
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly string _binDirectory;
+    private readonly string _dataDirectory;
+    private readonly bool _runAsPostgres;
+
+    private LocalPostgresCluster(string binDirectory, string dataDirectory, bool runAsPostgres, int port)
+    {
+        _binDirectory = binDirectory;
+        _dataDirectory = dataDirectory;
+        _runAsPostgres = runAsPostgres;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString =>
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Include Error Detail=true";
+
+    public string Description => $"throwaway cluster from {_binDirectory} in {_dataDirectory}, port {Port}";
+
+    /// <summary>
+    /// The directory holding initdb and pg_ctl: $PG_BIN, else the newest /usr/lib/postgresql/*/bin, else PATH.
+    /// </summary>
+    public static string? FindBinDirectory()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable("PG_BIN");
+        if (!string.IsNullOrEmpty(fromEnvironment))
+        {
+            return HasServerBinaries(fromEnvironment) ? fromEnvironment : throw new InvalidOperationException(
+                $"PG_BIN is '{fromEnvironment}', which does not contain initdb and pg_ctl.");
+        }
+
+        const string debianRoot = "/usr/lib/postgresql";
+        if (Directory.Exists(debianRoot))
+        {
+            var newest = Directory.GetDirectories(debianRoot)
+                .Select(directory => (Directory: Path.Combine(directory, "bin"), Version: ParseVersion(Path.GetFileName(directory))))
+                .Where(candidate => candidate.Version is not null && HasServerBinaries(candidate.Directory))
+                .OrderByDescending(candidate => candidate.Version)
+                .FirstOrDefault();
+            if (newest.Directory is not null)
+            {
+                return newest.Directory;
+            }
+        }
+
+        return (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .FirstOrDefault(HasServerBinaries);
+    }
+
+    public static async Task<LocalPostgresCluster> StartAsync(string binDirectory, CancellationToken cancellationToken)
+    {
+        // initdb refuses to run as root. /tmp (not a root-only temp directory) so that postgres can create it.
+        var runAsPostgres = Environment.UserName == "root";
+        var dataDirectory = Path.Combine("/tmp", "pgnotifyhub-test-" + Guid.NewGuid().ToString("N"));
+        var cluster = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, 0);
+        try
+        {
+            await cluster.RunAsync("initdb", ["-D", dataDirectory, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"], cancellationToken);
+
+            // A port picked by binding to 0 can be taken by someone else before postgres binds it: retry.
+            for (var attempt = 1; ; attempt++)
+            {
+                var port = FreePort();
+                var started = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, port);
+                try
+                {
+                    await started.RunAsync("pg_ctl", [
+                        "-D", dataDirectory, "-l", Path.Combine(dataDirectory, "server.log"), "-w", "-t", "60",
+                        "-o", $"-p {port} -k {dataDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                        "start",
+                    ], cancellationToken);
+                    return started;
+                }
+                catch (InvalidOperationException exception)
+                {
+                    if (attempt >= 3)
+                    {
+                        var logFile = Path.Combine(dataDirectory, "server.log");
+                        var log = File.Exists(logFile) ? await File.ReadAllTextAsync(logFile, cancellationToken) : "(no server.log)";
+                        throw new InvalidOperationException(exception.Message + Environment.NewLine + "server.log:" + Environment.NewLine + log, exception);
+                    }
+                }
+            }
+        }
+        catch
+        {
+            cluster.DeleteDataDirectory();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await RunAsync("pg_ctl", ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], CancellationToken.None);
+        }
+        finally
+        {
+            DeleteDataDirectory();
+        }
+    }
+
+    private Task<string> RunAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var executable = Path.Combine(_binDirectory, program);
+        return _runAsPostgres
+            ? ProcessRunner.RunAsync("runuser", ["-u", "postgres", "--", executable, .. arguments], CommandTimeout, cancellationToken)
+            : ProcessRunner.RunAsync(executable, arguments, CommandTimeout, cancellationToken);
+    }
+
+    private void DeleteDataDirectory()
+    {
+        if (Directory.Exists(_dataDirectory))
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+
+    private static bool HasServerBinaries(string directory) =>
+        File.Exists(Path.Combine(directory, "initdb")) && File.Exists(Path.Combine(directory, "pg_ctl"));
+
+    private static Version? ParseVersion(string text) =>
+        Version.TryParse(text.Contains('.', StringComparison.Ordinal) ? text : text + ".0", out var version) ? version : null;
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace PgNotifyHub.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A connected client of either transport. Every envelope it receives is queued as raw text; the receive
+/// helpers wait for them through <see cref="TimeoutExtensions"/>.
+/// </summary>
+public abstract class NotifyTestClient : IAsyncDisposable
+{
+    private readonly Channel<string> _messages = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true });
+
+    protected NotifyTestClient(Transport transport, string? audienceHeader)
+    {
+        Transport = transport;
+        AudienceHeader = audienceHeader;
+    }
+
+    public Transport Transport { get; }
+
+    /// <summary>The <c>X-Audience</c> header sent when connecting (null: none, so the audience is <c>default</c>).</summary>
+    public string? AudienceHeader { get; }
+
+    /// <summary>Still connected, and the server has not closed or aborted the connection.</summary>
+    public abstract bool IsConnected { get; }
+
+    /// <summary>How the connection ended, for failure messages.</summary>
+    protected abstract string CloseDescription { get; }
+
+    public override string ToString() => $"{Transport} client [{AudienceHeader ?? "default"}]";
+
+    /// <summary>The next envelope's raw text.</summary>
+    public Task<string> ReceiveRawAsync(TimeSpan? timeout = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        WithReadCancellation(timeout, token => ReadAsync(token)).OrTimeout(timeout, filePath, lineNumber);
+
+    /// <summary>The next envelope.</summary>
+    public Task<Envelope> ReceiveAsync(TimeSpan? timeout = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        WithReadCancellation(timeout, async token => Envelope.Parse(await ReadAsync(token))).OrTimeout(timeout, filePath, lineNumber);
+
+    /// <summary>The next <paramref name="count"/> envelopes, in the order received.</summary>
+    public Task<IReadOnlyList<Envelope>> ReceiveAsync(int count, TimeSpan? timeout = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        WithReadCancellation<IReadOnlyList<Envelope>>(timeout, async token =>
+        {
+            var received = new List<Envelope>(count);
+            while (received.Count < count)
+            {
+                received.Add(Envelope.Parse(await ReadAsync(token)));
+            }
+
+            return received;
+        }).OrTimeout(timeout, filePath, lineNumber);
+
+    /// <summary>
+    /// Receives until the envelope carrying marker <paramref name="markerId"/> and returns everything received
+    /// before it (the marker excluded): what arrived between the previous read and the marker.
+    /// </summary>
+    public Task<IReadOnlyList<Envelope>> ReceiveUntilMarkerAsync(string markerId, TimeSpan? timeout = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        WithReadCancellation<IReadOnlyList<Envelope>>(timeout, async token =>
+        {
+            var before = new List<Envelope>();
+            while (true)
+            {
+                var envelope = Envelope.Parse(await ReadAsync(token));
+                if (envelope.IsMarker(markerId))
+                {
+                    return before;
+                }
+
+                before.Add(envelope);
+            }
+        }).OrTimeout(timeout, filePath, lineNumber);
+
+    public abstract ValueTask DisposeAsync();
+
+    protected void OnMessage(string text) => _messages.Writer.TryWrite(text);
+
+    protected void OnConnectionEnded() => _messages.Writer.TryComplete();
+
+    private async Task<string> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (await _messages.Reader.WaitToReadAsync(cancellationToken) && _messages.Reader.TryRead(out var message))
+        {
+            return message;
+        }
+
+        throw new InvalidOperationException($"{this} was closed while a message was expected: {CloseDescription}.");
+    }
+
+    // The read is cancelled a little after the timeout fires, so an abandoned read cannot take a later message.
+    private static async Task<T> WithReadCancellation<T>(TimeSpan? timeout, Func<CancellationToken, Task<T>> read)
+    {
+        var limit = timeout ?? TimeoutExtensions.DefaultTimeout;
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        if (limit != Timeout.InfiniteTimeSpan)
+        {
+            cancellation.CancelAfter(limit + TimeSpan.FromSeconds(1));
+        }
+
+        return await read(cancellation.Token);
+    }
+}

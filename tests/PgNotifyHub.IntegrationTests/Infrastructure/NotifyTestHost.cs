@@ -1,0 +1,233 @@
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PgNotifyHub.Delivery;
+using PgNotifyHub.Listening;
+
+namespace PgNotifyHub.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real <see cref="WebApplication"/> on Kestrel at http://127.0.0.1:0 with PgNotifyHub at <c>/hub</c> and
+/// <c>/ws</c>, listening on channels of its own. The audience resolver reads the comma-separated request
+/// header <c>X-Audience</c> (absent: <c>default</c>; present without a name, e.g. <c>","</c>: no audience, so refused).
+/// </summary>
+public sealed class NotifyTestHost : IAsyncDisposable
+{
+    public const string AudienceHeader = "X-Audience";
+
+    private readonly WebApplication _app;
+    private readonly List<NotifyTestClient> _clients = [];
+    private readonly Dictionary<string, int> _subscribersPerAudience = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private bool _stopped;
+
+    private NotifyTestHost(WebApplication app, IReadOnlyList<string> channels, InMemoryLoggerProvider logs)
+    {
+        _app = app;
+        Channels = channels;
+        Logs = logs;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        BaseUri = new Uri(address);
+    }
+
+    /// <summary>http://127.0.0.1:port</summary>
+    public Uri BaseUri { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The channels listened on, unique to this host.</summary>
+    public IReadOnlyList<string> Channels { get; }
+
+    /// <summary>The first (usually only) channel.</summary>
+    public string Channel => Channels[0];
+
+    public InMemoryLoggerProvider Logs { get; }
+
+    internal NotificationListener Listener => _app.Services.GetRequiredService<NotificationListener>();
+
+    internal AudienceRouter Router => _app.Services.GetRequiredService<AudienceRouter>();
+
+    /// <param name="postgres">The server; the hub listens through <paramref name="connectionString"/> if given, else its connection string.</param>
+    /// <param name="configure">Runs after the test defaults (unique channels, X-Audience resolver).</param>
+    /// <param name="channelCount">How many unique channels to listen on.</param>
+    /// <param name="connectionString">Another way to the server, e.g. through a <see cref="TcpProxy"/>.</param>
+    /// <param name="waitUntilListening">Return only once LISTEN is in place, so no notification sent afterwards is missed.</param>
+    /// <param name="configureServices">Adds or replaces services after PgNotifyHub's.</param>
+    public static async Task<NotifyTestHost> StartAsync(
+        PostgresFixture postgres,
+        Action<PgNotifyHubOptions>? configure = null,
+        int channelCount = 1,
+        string? connectionString = null,
+        bool waitUntilListening = true,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        var channels = Enumerable.Range(0, channelCount).Select(_ => Names.Channel()).ToArray();
+        var logs = new InMemoryLoggerProvider(TestContext.Current.TestOutputHelper);
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(NotifyTestHost).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
+
+        builder.Services.AddPgNotifyHub(options =>
+        {
+            options.ConnectionString = connectionString ?? postgres.ConnectionString;
+            options.Channels = [.. channels];
+            options.AudienceResolver = ResolveAudiencesFromHeader;
+            configure?.Invoke(options);
+        });
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapPgNotifyHub("/hub");
+        app.MapPgNotifyWebSocket("/ws");
+
+        await app.StartAsync(TestContext.Current.CancellationToken).OrTimeout();
+        var host = new NotifyTestHost(app, channels, logs);
+        try
+        {
+            if (waitUntilListening)
+            {
+                await host.Listener.WaitUntilListeningAsync(TestContext.Current.CancellationToken).OrTimeout();
+            }
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
+        return host;
+    }
+
+    /// <summary>The listener's backend process id, once LISTEN is in place.</summary>
+    public Task<int> ListeningBackendAsync([CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        Listener.WaitUntilListeningAsync(TestContext.Current.CancellationToken).OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
+    /// <summary>The new backend's process id, once LISTEN is in place on a connection other than <paramref name="previousBackend"/>'s.</summary>
+    public Task<int> ReconnectedBackendAsync(int previousBackend, TimeSpan? timeout = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        Listener.WaitUntilReconnectedAsync(previousBackend, TestContext.Current.CancellationToken).OrTimeout(timeout, filePath, lineNumber);
+
+    /// <summary>
+    /// Connects a client in the given audiences (none: no header, so <c>default</c>) and returns once the server
+    /// has registered it, so it receives every notification sent afterwards. Disposed with the host.
+    /// </summary>
+    public async Task<NotifyTestClient> ConnectAsync(Transport transport, params string[] audiences)
+    {
+        var header = audiences.Length == 0 ? null : string.Join(',', audiences);
+        NotifyTestClient client = transport switch
+        {
+            Transport.SignalR => await SignalRTestClient.ConnectAsync(BaseUri, header, TestContext.Current.CancellationToken).OrTimeout(),
+            Transport.WebSocket => await WebSocketTestClient.ConnectAsync(BaseUri, header, cancellationToken: TestContext.Current.CancellationToken).OrTimeout(),
+            _ => throw new ArgumentOutOfRangeException(nameof(transport)),
+        };
+        Track(client);
+        await WaitUntilRegisteredAsync(audiences.Length == 0 ? [PgNotifyHubOptions.DefaultAudience] : audiences.Distinct());
+        return client;
+    }
+
+    /// <summary>Connects <paramref name="count"/> clients at once.</summary>
+    public async Task<IReadOnlyList<NotifyTestClient>> ConnectManyAsync(Transport transport, int count, params string[] audiences) =>
+        await Task.WhenAll(Enumerable.Range(0, count).Select(_ => ConnectAsync(transport, audiences)));
+
+    public async Task<SignalRTestClient> ConnectSignalRAsync(params string[] audiences) =>
+        (SignalRTestClient)await ConnectAsync(Transport.SignalR, audiences);
+
+    public async Task<WebSocketTestClient> ConnectWebSocketAsync(params string[] audiences) =>
+        (WebSocketTestClient)await ConnectAsync(Transport.WebSocket, audiences);
+
+    /// <summary>A raw WebSocket that does not read until told to, with a tiny receive buffer: a slow consumer.</summary>
+    public async Task<WebSocketTestClient> ConnectNonReadingWebSocketAsync(string audience)
+    {
+        var client = await WebSocketTestClient.ConnectAsync(
+            BaseUri, audience, startReceiving: false, receiveBufferSize: 4096, cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
+        Track(client);
+        await WaitUntilRegisteredAsync([audience]);
+        return client;
+    }
+
+    /// <summary>
+    /// A SignalR connection that completes the JSON protocol handshake and then never reads, with a tiny
+    /// receive buffer: a slow SignalR consumer, which the .NET client cannot be made into.
+    /// </summary>
+    public async Task<WebSocketTestClient> ConnectNonReadingSignalRAsync(string audience)
+    {
+        var client = await WebSocketTestClient.ConnectAsync(
+            BaseUri, audience, startReceiving: false, receiveBufferSize: 4096, path: "/hub", TestContext.Current.CancellationToken).OrTimeout();
+        Track(client);
+        await client.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e", TestContext.Current.CancellationToken).OrTimeout();
+        await WaitUntilRegisteredAsync([audience]);
+        return client;
+    }
+
+    /// <summary>Adds a client connected elsewhere, so that it is disposed with the host.</summary>
+    public void Track(NotifyTestClient client)
+    {
+        lock (_lock)
+        {
+            _clients.Add(client);
+        }
+    }
+
+    public HttpClient CreateHttpClient() => new() { BaseAddress = BaseUri };
+
+    /// <summary>Stops the host as a deployment would (graceful shutdown). Returns how long it took.</summary>
+    public async Task<TimeSpan> StopAsync()
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        _stopped = true;
+        await _app.StopAsync(CancellationToken.None).OrTimeout(TimeSpan.FromSeconds(60));
+        return TimeProvider.System.GetElapsedTime(started);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NotifyTestClient[] clients;
+        lock (_lock)
+        {
+            clients = [.. _clients];
+        }
+
+        await Task.WhenAll(clients.Select(client => client.DisposeAsync().AsTask()));
+        if (!_stopped)
+        {
+            await _app.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(40), CancellationToken.None);
+        }
+
+        await _app.DisposeAsync();
+        Logs.Dispose();
+    }
+
+    private async Task WaitUntilRegisteredAsync(IEnumerable<string> audiences)
+    {
+        foreach (var audience in audiences)
+        {
+            int expected;
+            lock (_lock)
+            {
+                expected = _subscribersPerAudience[audience] = _subscribersPerAudience.GetValueOrDefault(audience) + 1;
+            }
+
+            await Router.WaitForSubscribersAsync(audience, expected, TestContext.Current.CancellationToken).OrTimeout();
+        }
+    }
+
+    private static ValueTask<IReadOnlyList<string>> ResolveAudiencesFromHeader(HttpContext context) =>
+        context.Request.Headers.TryGetValue(AudienceHeader, out var header)
+            ? new(header.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            : new([PgNotifyHubOptions.DefaultAudience]);
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace PgNotifyHub.IntegrationTests.Infrastructure;
+
+/// <summary>A real SignalR client over WebSockets; each <c>notify</c> argument is queued as raw JSON text.</summary>
+public sealed class SignalRTestClient : NotifyTestClient
+{
+    private readonly HubConnection _connection;
+    private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private SignalRTestClient(HubConnection connection, string? audienceHeader)
+        : base(Transport.SignalR, audienceHeader)
+    {
+        _connection = connection;
+        _connection.On<JsonElement>("notify", envelope => OnMessage(envelope.GetRawText()));
+        _connection.Closed += exception =>
+        {
+            _closed.TrySetResult(exception);
+            OnConnectionEnded();
+            return Task.CompletedTask;
+        };
+    }
+
+    /// <summary>Completes when the connection closes, with the error if it was not a clean close.</summary>
+    public Task<Exception?> Closed => _closed.Task;
+
+    public HubConnection Connection => _connection;
+
+    public override bool IsConnected => _connection.State == HubConnectionState.Connected && !_closed.Task.IsCompleted;
+
+    protected override string CloseDescription => _closed.Task.IsCompleted
+        ? "closed" + (_closed.Task.Result is { } error ? $" with {error.GetType().Name}: {error.Message}" : " cleanly")
+        : _connection.State.ToString();
+
+    /// <summary>
+    /// Starts the connection. The server registers the connection after <c>StartAsync</c> returns: callers that
+    /// need it registered wait on the hub's subscriber count (as <see cref="NotifyTestHost"/> does).
+    /// </summary>
+    public static async Task<SignalRTestClient> ConnectAsync(Uri baseUri, string? audienceHeader, CancellationToken cancellationToken)
+    {
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(baseUri, "/hub"), options =>
+            {
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = true;
+                if (audienceHeader is not null)
+                {
+                    options.Headers["X-Audience"] = audienceHeader;
+                }
+            })
+            .Build();
+        var client = new SignalRTestClient(connection, audienceHeader);
+        try
+        {
+            await connection.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        return client;
+    }
+
+    public override async ValueTask DisposeAsync() => await _connection.DisposeAsync();
+}

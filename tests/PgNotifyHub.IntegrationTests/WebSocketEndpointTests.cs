@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using PgNotifyHub.IntegrationTests.Infrastructure;
+
+namespace PgNotifyHub.IntegrationTests;
+
+/// <summary>The raw WebSocket endpoint's manners: what it does with client frames, closes and non-WebSocket requests.</summary>
+[Collection(SharedPostgres.Name)]
+public sealed class WebSocketEndpointTests(PostgresFixture postgres)
+{
+    [Fact]
+    public async Task Client_frames_are_discarded_and_do_not_change_audience()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var (mine, other) = (Names.Audience("mine"), Names.Audience("other"));
+        var client = await host.ConnectWebSocketAsync(mine);
+        var marker = Markers.NewId();
+
+        await client.SendAsync("{\"audience\":\"" + other + "\"}", cancellationToken);
+        await client.SendAsync(other + ",{\"subscribe\":true}", cancellationToken);
+        await client.SendAsync(Encoding.UTF8.GetBytes("binary " + other), WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+        var large = Encoding.UTF8.GetBytes(new string('x', 256 * 1024));
+        for (var offset = 0; offset < large.Length; offset += 16 * 1024)
+        {
+            await client.SendAsync(large.AsMemory(offset, 16 * 1024), WebSocketMessageType.Text, endOfMessage: offset + 16 * 1024 == large.Length, cancellationToken);
+        }
+
+        await postgres.NotifyManyAsync(host.Channel, [
+            Markers.Message(other, "for-other"),
+            Markers.Message(mine, "for-mine"),
+            Markers.Payload(mine, marker),
+        ], cancellationToken);
+
+        Assert.Equal(["for-mine"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
+        Assert.True(client.IsConnected);
+    }
+
+    [Fact]
+    public async Task Client_close_is_answered_with_a_close_frame()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var client = await host.ConnectWebSocketAsync(Names.Audience());
+
+        await client.Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", TestContext.Current.CancellationToken).OrTimeout();
+
+        var closed = await client.Closed.OrTimeout();
+        Assert.Null(closed.Error);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, closed.Status);
+        Assert.Equal(WebSocketState.Closed, client.Socket.State);
+    }
+
+    [Fact]
+    public async Task Client_close_handshake_completes()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var client = await WebSocketTestClient.ConnectAsync(
+            host.BaseUri, Names.Audience(), startReceiving: false, cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
+        host.Track(client);
+
+        await client.Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", TestContext.Current.CancellationToken).OrTimeout();
+
+        Assert.Equal(WebSocketState.Closed, client.Socket.State);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, client.Socket.CloseStatus);
+    }
+
+    [Fact]
+    public async Task Plain_http_request_to_the_websocket_path_gets_400()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        using var http = host.CreateHttpClient();
+
+        using var response = await http.GetAsync("/ws", TestContext.Current.CancellationToken).OrTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Slow_client_is_closed_with_1008_while_a_fast_client_gets_everything()
+    {
+        const int batches = 40;
+        const int batchSize = 50;
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres, options =>
+        {
+            // More than one batch, so the fast client never lags enough to overflow; far less than the
+            // 14 MB sent, so the slow client overflows once its TCP buffers are full.
+            options.SendQueueCapacity = 64;
+            // Long enough that the slow client, which reads only at the end, still gets the close frame.
+            options.WebSocketCloseTimeout = TimeSpan.FromSeconds(60);
+        });
+        var audience = Names.Audience();
+        var slow = await host.ConnectNonReadingWebSocketAsync(audience);
+        var fast = await host.ConnectWebSocketAsync(audience);
+        var marker = Markers.NewId();
+        var padding = new string('p', 7_000);
+
+        // 2,000 messages of 7 KB. A burst of all of them at once would outrun any client's queue of 64; in
+        // batches that the fast client has received, only the slow client falls behind.
+        var received = new List<Envelope>();
+        for (var batch = 0; batch < batches; batch++)
+        {
+            await postgres.NotifyManyAsync(host.Channel, [.. Enumerable.Range(batch * batchSize + 1, batchSize).Select(i => audience + ",{\"i\":" + i + ",\"pad\":\"" + padding + "\"}")], cancellationToken);
+            received.AddRange(await fast.ReceiveAsync(batchSize));
+        }
+
+        await postgres.NotifyAsync(host.Channel, Markers.Payload(audience, marker), cancellationToken);
+        Assert.Empty(await fast.ReceiveUntilMarkerAsync(marker));
+        Assert.Equal(Enumerable.Range(1, batches * batchSize).Select(i => (long?)i), received.Select(e => e.PayloadNumber("i")));
+        Assert.True(fast.IsConnected);
+
+        slow.StartReceiving();
+        var closed = await slow.Closed.OrTimeout();
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, closed.Status);
+        Assert.False(string.IsNullOrWhiteSpace(closed.Description));
+        var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
+        Assert.Equal("SlowConsumer", warning.EventId.Name);
+    }
+
+    [Fact]
+    public async Task Connection_with_no_audience_is_refused_with_403()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+
+        var status = await WebSocketTestClient.ConnectExpectingRefusalAsync(host.BaseUri, ",", TestContext.Current.CancellationToken).OrTimeout();
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+    }
+
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task Host_shutdown_closes_connections_promptly(Transport transport)
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var client = await host.ConnectAsync(transport, Names.Audience());
+
+        var stopping = host.StopAsync();
+
+        if (client is WebSocketTestClient webSocket)
+        {
+            var closed = await webSocket.Closed.OrTimeout();
+            Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, closed.Status);
+        }
+        else
+        {
+            await ((SignalRTestClient)client).Closed.OrTimeout();
+        }
+
+        var stopTime = await stopping.OrTimeout(TimeSpan.FromSeconds(60));
+        Assert.True(stopTime < TimeSpan.FromSeconds(10), $"StopAsync took {stopTime.TotalSeconds:0.0} s; the shutdown timeout is 30 s.");
+    }
+}
