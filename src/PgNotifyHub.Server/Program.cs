@@ -75,3 +75,6 @@ static AudienceResolver AudienceResolver(IConfigurationSection audiences)
 
     throw new InvalidOperationException($"Audiences:Source is '{source}'; it must be Default or Header.");
 }
+
+/// <summary>The standalone server; public so that its tests can host it.</summary>
+public partial class Program;

@@ -13,6 +13,8 @@ namespace PgNotifyHub;
 /// <summary>Registers PgNotifyHub's services.</summary>
 public static class PgNotifyHubServiceCollectionExtensions
 {
+    private const string JsonProtocolName = "json";
+
     /// <summary>
     /// Adds PgNotifyHub configured from the <c>PgNotifyHub</c> configuration section only.
     /// See <see cref="AddPgNotifyHub(IServiceCollection, Action{PgNotifyHubOptions})"/>.
@@ -61,6 +63,9 @@ public static class PgNotifyHubServiceCollectionExtensions
 
         services.AddMetrics();
         services.AddSignalR();
+        // The envelope is embedded in the JSON hub protocol as raw bytes; another protocol an application
+        // adds for its own hubs (MessagePack) could not carry it, so clients of this hub must speak JSON.
+        services.PostConfigure<HubOptions<NotifyHub>>(hub => hub.SupportedProtocols = [JsonProtocolName]);
         services.AddSingleton<PgNotifyHubMetrics>();
         services.AddSingleton<NotificationQueue>();
         services.AddSingleton<AudienceRouter>();

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
 using PgNotifyHub.IntegrationTests.Infrastructure;
 
@@ -24,6 +26,30 @@ public sealed class SignalRHubTests(PostgresFixture postgres)
         host.Track(client);
         await client.Closed.OrTimeout();
         Assert.False(client.IsConnected);
+    }
+
+    [Fact]
+    public async Task Hub_calls_cannot_change_the_audiences_of_a_connection()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var (mine, other) = (Names.Audience("mine"), Names.Audience("other"));
+        var client = await host.ConnectSignalRAsync(mine);
+        var marker = Markers.NewId();
+
+        foreach (var method in new[] { "Subscribe", "JoinGroup", "AddToGroupAsync", "OnConnectedAsync" })
+        {
+            await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync(method, other, cancellationToken).OrTimeout());
+        }
+
+        await postgres.NotifyManyAsync(host.Channel, [
+            Markers.Message(other, "for-other"),
+            Markers.Message(mine, "for-mine"),
+            Markers.Payload(mine, marker),
+        ], cancellationToken);
+
+        Assert.Equal(["for-mine"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
+        Assert.True(client.IsConnected);
     }
 
     [Fact]

@@ -38,6 +38,32 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
         Assert.True(client.IsConnected);
     }
 
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task Query_string_cannot_choose_an_audience(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var (mine, other) = (Names.Audience("mine"), Names.Audience("other"));
+        var query = $"?audience={other}&audiences={other}&X-Audience={other}&group={other}";
+        NotifyTestClient client = transport == Transport.SignalR
+            ? await SignalRTestClient.ConnectAsync(host.BaseUri, mine, cancellationToken, path: "/hub" + query).OrTimeout()
+            : await WebSocketTestClient.ConnectAsync(host.BaseUri, mine, path: "/ws" + query, cancellationToken: cancellationToken).OrTimeout();
+        host.Track(client);
+        await host.Router.WaitForSubscribersAsync(mine, 1, cancellationToken).OrTimeout();
+        var marker = Markers.NewId();
+
+        await postgres.NotifyManyAsync(host.Channel, [
+            Markers.Message(other, "for-other"),
+            Markers.Message(mine, "for-mine"),
+            Markers.Payload(mine, marker),
+        ], cancellationToken);
+
+        Assert.Equal(["for-mine"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
+        Assert.Equal(0, host.Router.SubscriberCount(other));
+    }
+
     [Fact]
     public async Task Client_close_is_answered_with_a_close_frame()
     {

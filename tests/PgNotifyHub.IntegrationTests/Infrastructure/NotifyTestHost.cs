@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -59,13 +60,15 @@ public sealed class NotifyTestHost : IAsyncDisposable
     /// <param name="connectionString">Another way to the server, e.g. through a <see cref="TcpProxy"/>.</param>
     /// <param name="waitUntilListening">Return only once LISTEN is in place, so no notification sent afterwards is missed.</param>
     /// <param name="configureServices">Adds or replaces services after PgNotifyHub's.</param>
+    /// <param name="endpointConventions">Applied to both mapped endpoints, e.g. <c>RequireAuthorization()</c>.</param>
     public static async Task<NotifyTestHost> StartAsync(
         PostgresFixture postgres,
         Action<PgNotifyHubOptions>? configure = null,
         int channelCount = 1,
         string? connectionString = null,
         bool waitUntilListening = true,
-        Action<IServiceCollection>? configureServices = null)
+        Action<IServiceCollection>? configureServices = null,
+        Action<IEndpointConventionBuilder>? endpointConventions = null)
     {
         var channels = Enumerable.Range(0, channelCount).Select(_ => Names.Channel()).ToArray();
         var logs = new InMemoryLoggerProvider(TestContext.Current.TestOutputHelper);
@@ -76,6 +79,13 @@ public sealed class NotifyTestHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
             EnvironmentName = Environments.Production,
         });
+        // Configured in code only: the standalone server's appsettings.json, which its project reference copies
+        // into this output directory, must not leak its log levels or channels into the test host.
+        foreach (var file in builder.Configuration.Sources.OfType<FileConfigurationSource>().ToArray())
+        {
+            builder.Configuration.Sources.Remove(file);
+        }
+
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
@@ -93,8 +103,11 @@ public sealed class NotifyTestHost : IAsyncDisposable
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
-        app.MapPgNotifyHub("/hub");
-        app.MapPgNotifyWebSocket("/ws");
+        IEndpointConventionBuilder[] endpoints = [app.MapPgNotifyHub("/hub"), app.MapPgNotifyWebSocket("/ws")];
+        foreach (var endpoint in endpoints)
+        {
+            endpointConventions?.Invoke(endpoint);
+        }
 
         await app.StartAsync(TestContext.Current.CancellationToken).OrTimeout();
         var host = new NotifyTestHost(app, channels, logs);

@@ -38,10 +38,10 @@ public sealed class SignalRTestClient : NotifyTestClient
     /// Starts the connection. The server registers the connection after <c>StartAsync</c> returns: callers that
     /// need it registered wait on the hub's subscriber count (as <see cref="NotifyTestHost"/> does).
     /// </summary>
-    public static async Task<SignalRTestClient> ConnectAsync(Uri baseUri, string? audienceHeader, CancellationToken cancellationToken)
+    public static async Task<SignalRTestClient> ConnectAsync(Uri baseUri, string? audienceHeader, CancellationToken cancellationToken, string path = "/hub")
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(baseUri, "/hub"), options =>
+            .WithUrl(new Uri(baseUri, path), options =>
             {
                 options.Transports = HttpTransportType.WebSockets;
                 options.SkipNegotiation = true;

@@ -8,7 +8,7 @@ namespace PgNotifyHub;
 /// <c>notify</c>, with one argument, the envelope <c>{payload, channel, id}</c>.
 /// </summary>
 /// <remarks>
-/// The notification fan-out needs the JSON hub protocol (the default): the payload is embedded verbatim.
+/// The hub offers only the JSON hub protocol (the default): the payload is embedded in it verbatim.
 /// Application code may send to an audience through <see cref="IHubContext{THub}"/> of this hub and the
 /// group named by <see cref="GroupName"/>.
 /// </remarks>
