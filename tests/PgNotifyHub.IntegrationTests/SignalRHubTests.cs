@@ -35,20 +35,13 @@ public sealed class SignalRHubTests(PostgresFixture postgres)
         await using var host = await NotifyTestHost.StartAsync(postgres);
         var (mine, other) = (Names.Audience("mine"), Names.Audience("other"));
         var client = await host.ConnectSignalRAsync(mine);
-        var marker = Markers.NewId();
 
         foreach (var method in new[] { "Subscribe", "JoinGroup", "AddToGroupAsync", "OnConnectedAsync" })
         {
             await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync(method, other, cancellationToken).OrTimeout());
         }
 
-        await postgres.NotifyManyAsync(host.Channel, [
-            Markers.Message(other, "for-other"),
-            Markers.Message(mine, "for-mine"),
-            Markers.Payload(mine, marker),
-        ], cancellationToken);
-
-        Assert.Equal(["for-mine"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
+        await host.AssertHearsOnlyItsOwnAudienceAsync(client, mine, other);
         Assert.True(client.IsConnected);
     }
 

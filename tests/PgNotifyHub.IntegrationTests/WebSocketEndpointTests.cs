@@ -17,7 +17,6 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
         await using var host = await NotifyTestHost.StartAsync(postgres);
         var (mine, other) = (Names.Audience("mine"), Names.Audience("other"));
         var client = await host.ConnectWebSocketAsync(mine);
-        var marker = Markers.NewId();
 
         await client.SendAsync("{\"audience\":\"" + other + "\"}", cancellationToken);
         await client.SendAsync(other + ",{\"subscribe\":true}", cancellationToken);
@@ -28,13 +27,7 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
             await client.SendAsync(large.AsMemory(offset, 16 * 1024), WebSocketMessageType.Text, endOfMessage: offset + 16 * 1024 == large.Length, cancellationToken);
         }
 
-        await postgres.NotifyManyAsync(host.Channel, [
-            Markers.Message(other, "for-other"),
-            Markers.Message(mine, "for-mine"),
-            Markers.Payload(mine, marker),
-        ], cancellationToken);
-
-        Assert.Equal(["for-mine"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
+        await host.AssertHearsOnlyItsOwnAudienceAsync(client, mine, other);
         Assert.True(client.IsConnected);
     }
 
@@ -52,15 +45,8 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
             : await WebSocketTestClient.ConnectAsync(host.BaseUri, mine, path: "/ws" + query, cancellationToken: cancellationToken).OrTimeout();
         host.Track(client);
         await host.Router.WaitForSubscribersAsync(mine, 1, cancellationToken).OrTimeout();
-        var marker = Markers.NewId();
 
-        await postgres.NotifyManyAsync(host.Channel, [
-            Markers.Message(other, "for-other"),
-            Markers.Message(mine, "for-mine"),
-            Markers.Payload(mine, marker),
-        ], cancellationToken);
-
-        Assert.Equal(["for-mine"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
+        await host.AssertHearsOnlyItsOwnAudienceAsync(client, mine, other);
         Assert.Equal(0, host.Router.SubscriberCount(other));
     }
 

@@ -23,14 +23,16 @@ public sealed class NotifyTestHost : IAsyncDisposable
     public const string AudienceHeader = "X-Audience";
 
     private readonly WebApplication _app;
+    private readonly PostgresFixture _postgres;
     private readonly List<NotifyTestClient> _clients = [];
     private readonly Dictionary<string, int> _subscribersPerAudience = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private bool _stopped;
 
-    private NotifyTestHost(WebApplication app, IReadOnlyList<string> channels, InMemoryLoggerProvider logs)
+    private NotifyTestHost(WebApplication app, PostgresFixture postgres, IReadOnlyList<string> channels, InMemoryLoggerProvider logs)
     {
         _app = app;
+        _postgres = postgres;
         Channels = channels;
         Logs = logs;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
@@ -110,7 +112,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
         }
 
         await app.StartAsync(TestContext.Current.CancellationToken).OrTimeout();
-        var host = new NotifyTestHost(app, channels, logs);
+        var host = new NotifyTestHost(app, postgres, channels, logs);
         try
         {
             if (waitUntilListening)
@@ -185,6 +187,22 @@ public sealed class NotifyTestHost : IAsyncDisposable
         await client.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e", TestContext.Current.CancellationToken).OrTimeout();
         await WaitUntilRegisteredAsync([audience]);
         return client;
+    }
+
+    /// <summary>
+    /// Proves that <paramref name="client"/> hears its own audience and not <paramref name="foreign"/>: one
+    /// message to each and then a marker to its own, in one transaction; only its own message may precede the marker.
+    /// </summary>
+    public async Task AssertHearsOnlyItsOwnAudienceAsync(NotifyTestClient client, string own, string foreign)
+    {
+        var marker = Markers.NewId();
+        await _postgres.NotifyManyAsync(Channel, [
+            Markers.Message(foreign, "for-foreign"),
+            Markers.Message(own, "for-own"),
+            Markers.Payload(own, marker),
+        ], TestContext.Current.CancellationToken);
+
+        Assert.Equal(["for-own"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
     }
 
     /// <summary>Adds a client connected elsewhere, so that it is disposed with the host.</summary>

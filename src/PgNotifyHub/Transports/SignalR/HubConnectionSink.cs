@@ -40,16 +40,10 @@ internal sealed class HubConnectionSink(
             return;
         }
 
-        var write = connection.WriteAsync(notification.HubMessage);
-        if (write.IsCompleted)
-        {
-            Interlocked.Decrement(ref _pending);
-            return;
-        }
-
-        _ = CompleteWriteAsync(write);
+        _ = CompleteWriteAsync(connection.WriteAsync(notification.HubMessage));
     }
 
+    // Completes synchronously, without allocating, when the write did; either way the ValueTask is consumed once.
     private async Task CompleteWriteAsync(ValueTask write)
     {
         try
