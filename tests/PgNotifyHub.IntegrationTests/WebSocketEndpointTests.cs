@@ -92,9 +92,6 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
     [Fact]
     public async Task Slow_client_is_closed_with_1008_while_a_fast_client_gets_everything()
     {
-        const int batches = 40;
-        const int batchSize = 50;
-        var cancellationToken = TestContext.Current.CancellationToken;
         await using var host = await NotifyTestHost.StartAsync(postgres, options =>
         {
             // More than one batch, so the fast client never lags enough to overflow; far less than the
@@ -106,22 +103,8 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
         var audience = Names.Audience();
         var slow = await host.ConnectNonReadingWebSocketAsync(audience);
         var fast = await host.ConnectWebSocketAsync(audience);
-        var marker = Markers.NewId();
-        var padding = new string('p', 7_000);
 
-        // 2,000 messages of 7 KB. A burst of all of them at once would outrun any client's queue of 64; in
-        // batches that the fast client has received, only the slow client falls behind.
-        var received = new List<Envelope>();
-        for (var batch = 0; batch < batches; batch++)
-        {
-            await postgres.NotifyManyAsync(host.Channel, [.. Enumerable.Range(batch * batchSize + 1, batchSize).Select(i => audience + ",{\"i\":" + i + ",\"pad\":\"" + padding + "\"}")], cancellationToken);
-            received.AddRange(await fast.ReceiveAsync(batchSize));
-        }
-
-        await postgres.NotifyAsync(host.Channel, Markers.Payload(audience, marker), cancellationToken);
-        Assert.Empty(await fast.ReceiveUntilMarkerAsync(marker));
-        Assert.Equal(Enumerable.Range(1, batches * batchSize).Select(i => (long?)i), received.Select(e => e.PayloadNumber("i")));
-        Assert.True(fast.IsConnected);
+        await host.AssertFastClientGetsEveryMessageOfAFloodAsync(fast, audience);
 
         slow.StartReceiving();
         var closed = await slow.Closed.OrTimeout();

@@ -205,6 +205,32 @@ public sealed class NotifyTestHost : IAsyncDisposable
         Assert.Equal(["for-own"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
     }
 
+    /// <summary>
+    /// Sends 2,000 messages of 7 KB (14 MB) to <paramref name="audience"/> in batches of 50, each received by
+    /// <paramref name="fast"/> before the next is sent, and proves it got all of them, in order, and stayed
+    /// connected. A burst of all of them at once would outrun any queue; batched, only a client that does not
+    /// read falls behind.
+    /// </summary>
+    public async Task AssertFastClientGetsEveryMessageOfAFloodAsync(NotifyTestClient fast, string audience)
+    {
+        const int batches = 40;
+        const int batchSize = 50;
+        var padding = new string('p', 7_000);
+        var received = new List<Envelope>();
+        for (var batch = 0; batch < batches; batch++)
+        {
+            var payloads = Enumerable.Range(batch * batchSize + 1, batchSize).Select(i => audience + ",{\"i\":" + i + ",\"pad\":\"" + padding + "\"}");
+            await _postgres.NotifyManyAsync(Channel, [.. payloads], TestContext.Current.CancellationToken);
+            received.AddRange(await fast.ReceiveAsync(batchSize));
+        }
+
+        var marker = Markers.NewId();
+        await _postgres.NotifyAsync(Channel, Markers.Payload(audience, marker), TestContext.Current.CancellationToken);
+        Assert.Empty(await fast.ReceiveUntilMarkerAsync(marker));
+        Assert.Equal(Enumerable.Range(1, batches * batchSize).Select(i => (long?)i), received.Select(e => e.PayloadNumber("i")));
+        Assert.True(fast.IsConnected);
+    }
+
     /// <summary>Adds a client connected elsewhere, so that it is disposed with the host.</summary>
     public void Track(NotifyTestClient client)
     {
