@@ -33,6 +33,28 @@ public sealed class ListenerTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task One_connection_serves_every_channel_and_client()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var applicationName = "pgnotifyhub_" + Guid.NewGuid().ToString("N")[..12];
+        var connectionString = new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { ApplicationName = applicationName }.ConnectionString;
+        await using var host = await NotifyTestHost.StartAsync(postgres, channelCount: 3, connectionString: connectionString);
+        var audience = Names.Audience();
+        var clients = (await host.ConnectManyAsync(Transport.SignalR, 10, audience)).Concat(await host.ConnectManyAsync(Transport.WebSocket, 10, audience)).ToArray();
+
+        await postgres.NotifyManyAsync([.. host.Channels.Select(channel => (channel, Markers.Message(audience, channel)))], cancellationToken);
+
+        foreach (var client in clients)
+        {
+            Assert.Equal(host.Channels, (await client.ReceiveAsync(host.Channels.Count)).Select(e => e.Channel));
+        }
+
+        await using var count = postgres.DataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1");
+        count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = applicationName });
+        Assert.Equal(1L, await count.ExecuteScalarAsync(cancellationToken));
+    }
+
+    [Fact]
     public async Task Listener_uses_the_NpgsqlDataSource_registered_in_dependency_injection()
     {
         await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);

@@ -115,6 +115,26 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Keep_alive_pings_drop_a_peer_that_stops_answering_and_keep_live_ones()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.WebSocketKeepAliveInterval = TimeSpan.FromSeconds(1));
+        var audience = Names.Audience();
+        // ClientWebSocket answers pings only while it reads: one that never reads is a peer that went silent.
+        var silent = await host.ConnectNonReadingWebSocketAsync(audience);
+        var live = await host.ConnectWebSocketAsync(audience);
+
+        var ended = await host.Logs.WaitForAsync(e => e.IsFromLibrary && e.EventId.Name == "ConnectionClosed").OrTimeout();
+        silent.StartReceiving();
+        var closed = await silent.Closed.OrTimeout();
+        await postgres.NotifyAsync(host.Channel, Markers.Message(audience, "still-alive"), TestContext.Current.CancellationToken);
+
+        Assert.Contains("websocket", ended.Message, StringComparison.Ordinal);
+        Assert.NotNull(closed.Error);
+        Assert.True((await live.ReceiveAsync()).IsMessage("still-alive"));
+        Assert.True(live.IsConnected);
+    }
+
+    [Fact]
     public async Task Connection_with_no_audience_is_refused_with_403()
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
