@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.DependencyInjection;
 using PgNotifyHub.Delivery;
 using PgNotifyHub.Internal;
 using PgNotifyHub.Listening;
