@@ -15,8 +15,9 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
 {
     public const string Transport = "websocket";
 
-    // Client frames are discarded, so every socket may read them into the same scratch buffer.
-    private static readonly byte[] DiscardBuffer = new byte[4096];
+    // Client frames are discarded: a small buffer reads them in pieces. It cannot be shared between sockets,
+    // because the WebSocket validates the UTF-8 of text frames in this buffer after unmasking them.
+    private const int DiscardBufferSize = 256;
 
     private readonly Channel<Notification> _queue;
     // Cancelling a send aborts the socket: used only once a close must not wait for a client that stopped reading.
@@ -134,11 +135,12 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
 
     private async Task ReceiveUntilClosedAsync(WebSocket socket)
     {
+        var discard = new byte[DiscardBufferSize];
         try
         {
             while (true)
             {
-                var result = await socket.ReceiveAsync(DiscardBuffer.AsMemory(), CancellationToken.None);
+                var result = await socket.ReceiveAsync(discard.AsMemory(), CancellationToken.None);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     Stop(CloseReason.ClientClosed);
