@@ -97,13 +97,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
         var audience = Names.Audience();
         var client = await host.ConnectAsync(transport, audience);
 
-        await using (var command = postgres.DataSource.CreateCommand(
-            """SELECT pg_notify($1, $2 || ',{"i":' || i || '}') FROM generate_series(1, 500) AS i"""))
-        {
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = host.Channel });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = audience });
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await postgres.NotifySeriesAsync(host.Channel, audience, 500, cancellationToken);
 
         var received = await client.ReceiveAsync(500);
         Assert.Equal(Enumerable.Range(1, 500).Select(i => (long?)i), received.Select(envelope => envelope.PayloadNumber("i")));
@@ -224,6 +218,28 @@ public sealed class DeliveryTests(PostgresFixture postgres)
             () => postgres.NotifyAsync(Names.Channel(), payload, TestContext.Current.CancellationToken));
 
         Assert.Equal(PostgresErrorCodes.InvalidParameterValue, exception.SqlState);
+    }
+
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task Burst_of_a_bulk_transaction_reaches_healthy_clients_whole(Transport transport)
+    {
+        // One statement notifying 5,000 rows, as a trigger on a bulk update would: the default send queue
+        // absorbs it, so no healthy client is mistaken for a slow one.
+        const int messages = 5_000;
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var audience = Names.Audience();
+        var connected = await host.ConnectManyAsync(transport, 5, audience);
+
+        await postgres.NotifySeriesAsync(host.Channel, audience, messages, cancellationToken);
+
+        foreach (var client in connected)
+        {
+            Assert.Equal(Enumerable.Range(1, messages).Select(i => (long?)i), (await client.ReceiveAsync(messages)).Select(e => e.PayloadNumber("i")));
+            Assert.True(client.IsConnected);
+        }
     }
 
     [Theory]

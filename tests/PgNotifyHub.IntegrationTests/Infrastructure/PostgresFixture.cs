@@ -119,6 +119,20 @@ public sealed class PostgresFixture : IAsyncLifetime
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// <c>audience,{"i":1}</c> … <c>audience,{"i":count}</c> from one statement, as a trigger firing for
+    /// every row of a bulk update would: one transaction, delivered in this order.
+    /// </summary>
+    public async Task NotifySeriesAsync(string channel, string audience, int count, CancellationToken cancellationToken = default)
+    {
+        await using var command = DataSource.CreateCommand(
+            """SELECT pg_notify($1, $2 || ',{"i":' || i || '}') FROM generate_series(1, $3) AS i""");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = audience });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>One NOTIFY per (channel, payload) pair, all in one statement and one transaction, in this order.</summary>
     public async Task NotifyManyAsync(IReadOnlyList<(string Channel, string Payload)> notifications, CancellationToken cancellationToken = default)
     {
