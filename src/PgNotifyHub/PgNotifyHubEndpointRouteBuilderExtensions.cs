@@ -3,6 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PgNotifyHub.Listening;
+using PgNotifyHub.Transports;
+using PgNotifyHub.Transports.SignalR;
 using PgNotifyHub.Transports.WebSockets;
 
 namespace PgNotifyHub;
@@ -11,19 +15,20 @@ namespace PgNotifyHub;
 public static class PgNotifyHubEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the SignalR hub <see cref="NotifyHub"/> with SignalR's default transport options.
-    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{HttpConnectionDispatcherOptions})"/>.
+    /// Maps the SignalR hub <see cref="NotifyHub"/> on the application's default channels, with SignalR's default
+    /// transport options.
+    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
     public static HubEndpointConventionBuilder MapPgNotifyHub(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern) =>
-        endpoints.MapPgNotifyHub(pattern, static _ => { });
+        endpoints.MapPgNotifyHub(pattern, static _ => { }, static _ => { });
 
     /// <summary>
-    /// Maps the SignalR hub <see cref="NotifyHub"/>: every notification for one of a connection's audiences
-    /// arrives as the client method <c>notify</c>.
+    /// Maps the SignalR hub <see cref="NotifyHub"/> on the application's default channels.
+    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
@@ -33,28 +38,96 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     public static HubEndpointConventionBuilder MapPgNotifyHub(
         this IEndpointRouteBuilder endpoints,
         [StringSyntax("Route")] string pattern,
-        Action<HttpConnectionDispatcherOptions> configure)
+        Action<HttpConnectionDispatcherOptions> configure) =>
+        endpoints.MapPgNotifyHub(pattern, static _ => { }, configure);
+
+    /// <summary>
+    /// Maps the SignalR hub <see cref="NotifyHub"/> with its own channels, e.g.
+    /// <c>MapPgNotifyHub("/hub/orders", o =&gt; o.Channels = ["orders"])</c>.
+    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
+    /// </summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <param name="pattern">The route, e.g. <c>/hub/orders</c>.</param>
+    /// <param name="configure">Sets the endpoint's channels.</param>
+    /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
+    /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
+    public static HubEndpointConventionBuilder MapPgNotifyHub(
+        this IEndpointRouteBuilder endpoints,
+        [StringSyntax("Route")] string pattern,
+        Action<PgNotifyEndpointOptions> configure) =>
+        endpoints.MapPgNotifyHub(pattern, configure, static _ => { });
+
+    /// <summary>
+    /// Maps the SignalR hub <see cref="NotifyHub"/>: every notification on one of the endpoint's channels for one
+    /// of a connection's audiences arrives as the client method <c>notify</c>. The hub can be mapped several
+    /// times with different channels; all share the single listener connection.
+    /// </summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
+    /// <param name="configure">Sets the endpoint's channels.</param>
+    /// <param name="configureTransports">Configures the hub's transports, as for <c>MapHub</c>.</param>
+    /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
+    /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
+    public static HubEndpointConventionBuilder MapPgNotifyHub(
+        this IEndpointRouteBuilder endpoints,
+        [StringSyntax("Route")] string pattern,
+        Action<PgNotifyEndpointOptions> configure,
+        Action<HttpConnectionDispatcherOptions> configureTransports)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrEmpty(pattern);
         ArgumentNullException.ThrowIfNull(configure);
-        EnsureAdded(endpoints);
-        return endpoints.MapHub<NotifyHub>(pattern, configure);
+        ArgumentNullException.ThrowIfNull(configureTransports);
+        var channels = CreateEndpointChannels(endpoints, configure, "MapPgNotifyHub(\"" + pattern + "\")");
+
+        var hub = endpoints.MapHub<NotifyHub>(pattern, configureTransports);
+        hub.Add(endpoint =>
+        {
+            var next = endpoint.RequestDelegate!;
+            endpoint.RequestDelegate = context =>
+            {
+                context.Items[NotifyHubLifetimeManager.EndpointChannelsKey] = channels;
+                return next(context);
+            };
+        });
+        return hub;
     }
 
     /// <summary>
-    /// Maps the raw WebSocket endpoint, compatible with pgws: every notification for one of the socket's
-    /// audiences is one text frame holding the envelope. Requests that are not WebSocket requests get 400.
+    /// Maps the raw WebSocket endpoint on the application's default channels.
+    /// See <see cref="MapPgNotifyWebSocket(IEndpointRouteBuilder, string, Action{PgNotifyEndpointOptions})"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/ws</c>.</param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
-    public static IEndpointConventionBuilder MapPgNotifyWebSocket(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern)
+    public static IEndpointConventionBuilder MapPgNotifyWebSocket(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern) =>
+        endpoints.MapPgNotifyWebSocket(pattern, static _ => { });
+
+    /// <summary>
+    /// Maps the raw WebSocket endpoint, compatible with pgws: every notification on one of the endpoint's channels
+    /// for one of the socket's audiences is one text frame holding the envelope. Requests that are not WebSocket
+    /// requests get 400. Several endpoints with different channels share the single listener connection, e.g.
+    /// <c>MapPgNotifyWebSocket("/ws/orders", o =&gt; o.Channels = ["orders"])</c>.
+    /// </summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <param name="pattern">The route, e.g. <c>/ws</c>.</param>
+    /// <param name="configure">Sets the endpoint's channels.</param>
+    /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
+    /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
+    public static IEndpointConventionBuilder MapPgNotifyWebSocket(
+        this IEndpointRouteBuilder endpoints,
+        [StringSyntax("Route")] string pattern,
+        Action<PgNotifyEndpointOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrEmpty(pattern);
-        var endpoint = EnsureAdded(endpoints).GetRequiredService<WebSocketEndpoint>();
+        ArgumentNullException.ThrowIfNull(configure);
+        var channels = CreateEndpointChannels(endpoints, configure, "MapPgNotifyWebSocket(\"" + pattern + "\")");
+        var endpoint = ActivatorUtilities.CreateInstance<WebSocketEndpoint>(endpoints.ServiceProvider, channels);
 
         // The endpoint brings its own WebSocket middleware, as SignalR does, so the application needs no UseWebSockets().
         var pipeline = endpoints.CreateApplicationBuilder();
@@ -63,15 +136,13 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         return endpoints.Map(pattern, pipeline.Build()).WithDisplayName("PgNotifyHub WebSocket " + pattern);
     }
 
-    private static IServiceProvider EnsureAdded(IEndpointRouteBuilder endpoints)
+    private static EndpointChannels CreateEndpointChannels(IEndpointRouteBuilder endpoints, Action<PgNotifyEndpointOptions> configure, string endpointName)
     {
         var services = endpoints.ServiceProvider;
-        if (services.GetService<WebSocketEndpoint>() is null)
-        {
-            throw new InvalidOperationException(
-                "PgNotifyHub's services are not registered: call builder.Services.AddPgNotifyHub(...) before mapping its endpoints.");
-        }
-
-        return services;
+        var listened = services.GetService<ListenedChannels>() ?? throw new InvalidOperationException(
+            "PgNotifyHub's services are not registered: call builder.Services.AddPgNotifyHub(...) before mapping its endpoints.");
+        var endpointOptions = new PgNotifyEndpointOptions();
+        configure(endpointOptions);
+        return EndpointChannels.Create(endpointOptions, endpointName, listened, services.GetRequiredService<IOptions<PgNotifyHubOptions>>());
     }
 }

@@ -1,12 +1,12 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PgNotifyHub.Delivery;
 using PgNotifyHub.Internal;
 using PgNotifyHub.Listening;
 using PgNotifyHub.Transports.SignalR;
-using PgNotifyHub.Transports.WebSockets;
 
 namespace PgNotifyHub;
 
@@ -24,7 +24,8 @@ public static class PgNotifyHubServiceCollectionExtensions
     public static IServiceCollection AddPgNotifyHub(this IServiceCollection services) => services.AddPgNotifyHub(static _ => { });
 
     /// <summary>
-    /// Adds the PostgreSQL listener, the dispatcher, SignalR and the raw WebSocket endpoint's services, with
+    /// Adds the PostgreSQL listener (with <see cref="PgNotifyListener"/> for in-process subscriptions), the
+    /// dispatcher, SignalR and the raw WebSocket endpoint's services, with
     /// <see cref="PgNotifyHubOptions"/> bound from the <c>PgNotifyHub</c> configuration section and then
     /// <paramref name="configure"/>. Options are validated when the host starts; invalid settings stop it with
     /// an <see cref="OptionsValidationException"/> naming each one. Also registers the health check
@@ -68,12 +69,18 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.PostConfigure<HubOptions<NotifyHub>>(hub => hub.SupportedProtocols = [JsonProtocolName]);
         services.AddSingleton<PgNotifyHubMetrics>();
         services.AddSingleton<NotificationQueue>();
-        services.AddSingleton<AudienceRouter>();
+        services.AddSingleton<NotificationRouter>();
+        services.AddSingleton<ListenedChannels>();
         services.AddSingleton<NotificationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
         services.AddHostedService<NotificationDispatcher>();
         services.AddSingleton<HubLifetimeManager<NotifyHub>, NotifyHubLifetimeManager>();
-        services.AddSingleton<WebSocketEndpoint>();
+        services.AddSingleton(provider => new PgNotifyListener(
+            provider.GetRequiredService<ListenedChannels>(),
+            provider.GetRequiredService<NotificationRouter>(),
+            provider.GetRequiredService<IOptions<PgNotifyHubOptions>>(),
+            provider.GetRequiredService<PgNotifyHubMetrics>(),
+            provider.GetRequiredService<ILogger<PgNotifyListener>>()));
         services.AddHealthChecks().AddCheck<ListenerHealthCheck>(ListenerHealthCheck.Name);
         return services;
     }

@@ -41,7 +41,7 @@ public sealed class StandaloneServerTests(PostgresFixture postgres)
         var audience = Names.Audience();
         await using var webSocket = await WebSocketTestClient.ConnectAsync(baseUri, audience, cancellationToken: cancellationToken).OrTimeout();
         await using var signalR = await SignalRTestClient.ConnectAsync(baseUri, audience, cancellationToken).OrTimeout();
-        await server.Services.GetRequiredService<AudienceRouter>().WaitForSubscribersAsync(audience, 2, cancellationToken).OrTimeout();
+        await server.Services.GetRequiredService<NotificationRouter>().WaitForSubscribersAsync(new Route(channel, audience), 2, cancellationToken).OrTimeout();
         await postgres.NotifyAsync(channel, Markers.Message(audience, "through-the-server"), cancellationToken);
 
         Assert.True((await webSocket.ReceiveAsync()).IsMessage("through-the-server"));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using PgNotifyHub.Delivery;
 using PgNotifyHub.IntegrationTests.Infrastructure;
 
 namespace PgNotifyHub.IntegrationTests;
@@ -44,10 +45,10 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
             ? await SignalRTestClient.ConnectAsync(host.BaseUri, mine, cancellationToken, path: "/hub" + query).OrTimeout()
             : await WebSocketTestClient.ConnectAsync(host.BaseUri, mine, path: "/ws" + query, cancellationToken: cancellationToken).OrTimeout();
         host.Track(client);
-        await host.Router.WaitForSubscribersAsync(mine, 1, cancellationToken).OrTimeout();
+        await host.Router.WaitForSubscribersAsync(new Route(host.Channel, mine), 1, cancellationToken).OrTimeout();
 
         await host.AssertHearsOnlyItsOwnAudienceAsync(client, mine, other);
-        Assert.Equal(0, host.Router.SubscriberCount(other));
+        Assert.Equal(0, host.Router.SubscriberCount(new Route(host.Channel, other)));
     }
 
     [Fact]

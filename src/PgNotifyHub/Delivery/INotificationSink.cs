@@ -1,16 +1,14 @@
-using PgNotifyHub.Parsing;
-
 namespace PgNotifyHub.Delivery;
 
-/// <summary>A recipient of notifications: a raw WebSocket or a SignalR connection.</summary>
+/// <summary>A recipient of notifications: a raw WebSocket, a SignalR connection or an in-process subscription.</summary>
 internal interface INotificationSink
 {
-    /// <summary>The audiences the sink was registered for; fixed for its lifetime.</summary>
-    IReadOnlyList<string> Audiences { get; }
+    /// <summary>The channel and audience pairs the sink was registered for; fixed for its lifetime.</summary>
+    IReadOnlyList<Route> Routes { get; }
 
     /// <summary>
     /// Hands a notification over without waiting. Never blocks the dispatcher: a sink that cannot keep up
     /// closes itself instead.
     /// </summary>
-    void Post(Notification notification);
+    void Post(PgNotification notification);
 }

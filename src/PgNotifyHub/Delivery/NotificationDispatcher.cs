@@ -8,7 +8,7 @@ namespace PgNotifyHub.Delivery;
 /// <summary>The single loop that parses each received notification once and fans it out.</summary>
 internal sealed class NotificationDispatcher(
     NotificationQueue queue,
-    AudienceRouter router,
+    NotificationRouter router,
     PgNotifyHubMetrics metrics,
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {

@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(104, LogLevel.Debug, "PgNotifyHub listener connection is idle; checking that it is alive.", EventName = "ListenerHeartbeat")]
     public static partial void ListenerHeartbeat(ILogger logger);
 
+    [LoggerMessage(105, LogLevel.Information, "PgNotifyHub listener changed its channels on backend process {BackendProcessId}: now listening on {Added}, no longer on {Removed}.", EventName = "ChannelsChanged")]
+    public static partial void ChannelsChanged(ILogger logger, string added, string removed, int backendProcessId);
+
     [LoggerMessage(200, LogLevel.Warning, "Dropped a notification on channel {Channel}: {Reason}. The payload must be 'audience,{{json object}}'.", EventName = "InvalidPayload")]
     public static partial void InvalidPayload(ILogger logger, string channel, string reason);
 
@@ -35,8 +38,14 @@ internal static partial class Log
     [LoggerMessage(301, LogLevel.Warning, "Closing {Transport} connection {ConnectionId}: its send queue of {Capacity} messages is full because the client does not read fast enough.", EventName = "SlowConsumer")]
     public static partial void SlowConsumer(ILogger logger, string transport, string connectionId, int capacity);
 
-    [LoggerMessage(400, LogLevel.Debug, "{Transport} connection {ConnectionId} joined audiences {Audiences}.", EventName = "ConnectionOpened")]
-    public static partial void ConnectionOpened(ILogger logger, string transport, string connectionId, string audiences);
+    [LoggerMessage(302, LogLevel.Debug, "Subscription {SubscriptionId} to channel {Channel} opened.", EventName = "SubscriptionOpened")]
+    public static partial void SubscriptionOpened(ILogger logger, string subscriptionId, string channel);
+
+    [LoggerMessage(303, LogLevel.Debug, "Subscription {SubscriptionId} closed.", EventName = "SubscriptionClosed")]
+    public static partial void SubscriptionClosed(ILogger logger, string subscriptionId);
+
+    [LoggerMessage(400, LogLevel.Debug, "{Transport} connection {ConnectionId} joined audiences {Audiences} on channels {Channels}.", EventName = "ConnectionOpened")]
+    public static partial void ConnectionOpened(ILogger logger, string transport, string connectionId, string audiences, string channels);
 
     [LoggerMessage(401, LogLevel.Debug, "{Transport} connection {ConnectionId} closed.", EventName = "ConnectionClosed")]
     public static partial void ConnectionClosed(ILogger logger, string transport, string connectionId);

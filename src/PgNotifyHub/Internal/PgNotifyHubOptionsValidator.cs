@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -7,9 +6,6 @@ namespace PgNotifyHub.Internal;
 
 internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serviceCheck) : IValidateOptions<PgNotifyHubOptions>
 {
-    // NAMEDATALEN - 1: PostgreSQL truncates longer identifiers, so LISTEN would silently listen elsewhere.
-    internal const int MaxChannelNameBytes = 63;
-
     private const string Prefix = PgNotifyHubOptions.SectionName + ":";
 
     public ValidateOptionsResult Validate(string? name, PgNotifyHubOptions options)
@@ -23,10 +19,9 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
 
         foreach (var channel in options.Channels)
         {
-            var bytes = channel is null ? 0 : Encoding.UTF8.GetByteCount(channel);
-            if (bytes == 0 || bytes > MaxChannelNameBytes || channel!.Contains('\0', StringComparison.Ordinal))
+            if (!ChannelName.IsValid(channel))
             {
-                failures.Add($"{Prefix}{nameof(options.Channels)} contains '{channel}', which is not a PostgreSQL channel name (1 to {MaxChannelNameBytes} bytes, no NUL).");
+                failures.Add($"{Prefix}{nameof(options.Channels)} contains {ChannelName.Describe(channel)}.");
             }
         }
 

@@ -9,29 +9,42 @@ using PgNotifyHub.Internal;
 namespace PgNotifyHub.Listening;
 
 /// <summary>
-/// Holds the process's single PostgreSQL connection, LISTENs on the configured channels and hands every
-/// notification to the <see cref="NotificationQueue"/>. Reconnects with capped, jittered exponential backoff.
+/// Holds the process's single PostgreSQL connection, LISTENs on the <see cref="ListenedChannels"/> and hands
+/// every notification to the <see cref="NotificationQueue"/>. Reconnects with capped, jittered exponential backoff.
 /// </summary>
+/// <remarks>
+/// A connection runs one command at a time, and waiting for notifications is one. To change the set of
+/// channels while waiting, the wait is cancelled (which leaves the connection usable), LISTEN/UNLISTEN run on the
+/// same connection, and the wait resumes; notifications that arrive meanwhile are read by those commands and
+/// delivered as usual.
+/// </remarks>
 internal sealed class NotificationListener : BackgroundService
 {
     private readonly PgNotifyHubOptions _options;
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly NotificationQueue _queue;
+    private readonly ListenedChannels _channels;
     private readonly ILogger<NotificationListener> _logger;
-    private readonly string _listenSql;
     private ListeningSession _session = new();
+    private IReadOnlySet<string> _listened = new HashSet<string>();
+
+    // Cancelled to interrupt the wait when the channel set changes. Replaced only by the listening loop, and
+    // always before it reads the set, so a change made after that read cancels the token the loop waits on.
+    private CancellationTokenSource _wakeUp = new();
 
     public NotificationListener(
         IOptions<PgNotifyHubOptions> options,
         IServiceProvider services,
         NotificationQueue queue,
+        ListenedChannels channels,
         ILoggerFactory loggerFactory)
     {
         _options = options.Value;
         _queue = queue;
+        _channels = channels;
+        _channels.Changed += WakeUp;
         _logger = loggerFactory.CreateLogger<NotificationListener>();
-        _listenSql = string.Join(";", _options.Channels.Select(channel => "LISTEN " + QuoteIdentifier(channel)));
 
         if (string.IsNullOrWhiteSpace(_options.ConnectionString))
         {
@@ -54,6 +67,9 @@ internal sealed class NotificationListener : BackgroundService
     public ListenerState State => Volatile.Read(ref _session).BackendProcessId.Task.IsCompleted
         ? ListenerState.Listening
         : ListenerState.Connecting;
+
+    /// <summary>The channels LISTENed on the current connection; empty while there is none.</summary>
+    public IReadOnlySet<string> Listened => Volatile.Read(ref _listened);
 
     /// <summary>Completes with the backend's process id once LISTEN has been issued on a live connection.</summary>
     public Task<int> WaitUntilListeningAsync(CancellationToken cancellationToken) =>
@@ -85,7 +101,7 @@ internal sealed class NotificationListener : BackgroundService
             {
                 await ListenAsync(onListening: backend =>
                 {
-                    Log.Listening(_logger, string.Join(", ", _options.Channels), backend);
+                    Log.Listening(_logger, Describe(Listened), backend);
                     if (failedAttempts > 0)
                     {
                         Log.ListenerRecovered(_logger, failedAttempts, Stopwatch.GetElapsedTime(failingSince));
@@ -143,12 +159,9 @@ internal sealed class NotificationListener : BackgroundService
             // list is never touched concurrently; it is flushed to the queue before the next read.
             var received = new List<ReceivedNotification>();
             connection.Notification += (_, e) => received.Add(new ReceivedNotification(e.Channel, e.Payload));
+            using var wakeUpOnStop = cancellationToken.UnsafeRegister(static listener => ((NotificationListener)listener!).WakeUp(), this);
 
-            await using (var listen = new NpgsqlCommand(_listenSql, connection))
-            {
-                await listen.ExecuteNonQueryAsync(cancellationToken);
-            }
-
+            var listenedVersion = await ApplyChannelsAsync(connection, cancellationToken);
             session.BackendProcessId.TrySetResult(connection.ProcessID);
             onListening(connection.ProcessID);
 
@@ -164,15 +177,33 @@ internal sealed class NotificationListener : BackgroundService
                 }
 
                 received.Clear();
-                if (!await connection.WaitAsync(_options.HeartbeatInterval, cancellationToken))
+                if (_channels.Version != listenedVersion)
                 {
-                    Log.ListenerHeartbeat(_logger);
-                    await heartbeat.ExecuteNonQueryAsync(cancellationToken);
+                    listenedVersion = await ApplyChannelsAsync(connection, cancellationToken);
+                    continue;
+                }
+
+                var wakeUp = Volatile.Read(ref _wakeUp);
+                try
+                {
+                    if (!await connection.WaitAsync(_options.HeartbeatInterval, wakeUp.Token))
+                    {
+                        Log.ListenerHeartbeat(_logger);
+                        await heartbeat.ExecuteNonQueryAsync(cancellationToken);
+                    }
+                }
+                catch (OperationCanceledException) when (wakeUp.IsCancellationRequested)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    // The set may already be applied if it changed just before the last one was read.
+                    Volatile.Write(ref _wakeUp, new CancellationTokenSource());
                 }
             }
         }
         finally
         {
+            _channels.MarkNotListening();
+            Volatile.Write(ref _listened, new HashSet<string>());
             if (session.BackendProcessId.Task.IsCompleted)
             {
                 Volatile.Write(ref _session, new ListeningSession());
@@ -180,6 +211,36 @@ internal sealed class NotificationListener : BackgroundService
             }
         }
     }
+
+    /// <summary>Brings the connection's LISTENs to the current set with one round trip; returns the set's version.</summary>
+    private async Task<long> ApplyChannelsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _wakeUp, new CancellationTokenSource());
+        var (channels, version) = _channels.Snapshot();
+        var listened = Listened;
+        var added = channels.Where(channel => !listened.Contains(channel)).ToArray();
+        var removed = listened.Where(channel => !channels.Contains(channel)).ToArray();
+        if (added.Length + removed.Length > 0)
+        {
+            var commands = added.Select(channel => "LISTEN " + ChannelName.Quote(channel))
+                .Concat(removed.Select(channel => "UNLISTEN " + ChannelName.Quote(channel)));
+            await using var command = new NpgsqlCommand(string.Join(";", commands), connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            if (listened.Count > 0)
+            {
+                Log.ChannelsChanged(_logger, Describe(added), Describe(removed), connection.ProcessID);
+            }
+        }
+
+        Volatile.Write(ref _listened, channels);
+        _channels.MarkListening(version);
+        return version;
+    }
+
+    private void WakeUp() => Volatile.Read(ref _wakeUp).Cancel();
+
+    private static string Describe(IEnumerable<string> channels) =>
+        channels.Any() ? string.Join(", ", channels.Order(StringComparer.Ordinal)) : "(none)";
 
     // Equal jitter: at least half the exponential delay, so retries from many nodes spread out but never
     // hammer a server that is down.
@@ -189,8 +250,6 @@ internal sealed class NotificationListener : BackgroundService
         var capped = exponential < _options.ReconnectDelayMax ? exponential : _options.ReconnectDelayMax;
         return capped / 2 + capped / 2 * Random.Shared.NextDouble();
     }
-
-    internal static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>One connection's lifetime: when it starts listening and when it ends.</summary>
     private sealed class ListeningSession

@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace PgNotifyHub.Parsing;
 
 /// <summary>
-/// Turns a NOTIFY payload <c>audience,{json object}</c> into a <see cref="Notification"/> whose envelope is
+/// Turns a NOTIFY payload <c>audience,{json object}</c> into a <see cref="PgNotification"/> whose envelope is
 /// written once. The object is validated with a forward-only reader (no DOM) and kept byte for byte.
 /// </summary>
 internal static class NotificationParser
@@ -31,7 +31,7 @@ internal static class NotificationParser
     public static bool TryParse(
         string channel,
         string payload,
-        [NotNullWhen(true)] out Notification? notification,
+        [NotNullWhen(true)] out PgNotification? notification,
         [NotNullWhen(false)] out string? error)
     {
         notification = null;
@@ -78,7 +78,7 @@ internal static class NotificationParser
         writer.WriteGuid(id);
         writer.Write(EnvelopeSuffix);
 
-        notification = new Notification(channel, payload[..comma], id, envelope, payloadRange);
+        notification = new PgNotification(channel, payload[..comma], id, envelope, payloadRange);
         return true;
     }
 

@@ -54,7 +54,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
 
     internal NotificationListener Listener => _app.Services.GetRequiredService<NotificationListener>();
 
-    internal AudienceRouter Router => _app.Services.GetRequiredService<AudienceRouter>();
+    internal NotificationRouter Router => _app.Services.GetRequiredService<NotificationRouter>();
 
     /// <param name="postgres">The server; the hub listens through <paramref name="connectionString"/> if given, else its connection string.</param>
     /// <param name="configure">Runs after the test defaults (unique channels, X-Audience resolver).</param>
@@ -279,7 +279,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
                 expected = _subscribersPerAudience[audience] = _subscribersPerAudience.GetValueOrDefault(audience) + 1;
             }
 
-            await Router.WaitForSubscribersAsync(audience, expected, TestContext.Current.CancellationToken).OrTimeout();
+            await Router.WaitForSubscribersAsync(new Route(Channel, audience), expected, TestContext.Current.CancellationToken).OrTimeout();
         }
     }
 

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using PgNotifyHub.Delivery;
 using PgNotifyHub.Internal;
-using PgNotifyHub.Parsing;
 
 namespace PgNotifyHub.Transports.SignalR;
 
@@ -13,7 +12,7 @@ namespace PgNotifyHub.Transports.SignalR;
 /// </summary>
 internal sealed class HubConnectionSink(
     HubConnectionContext connection,
-    IReadOnlyList<string> audiences,
+    IReadOnlyList<Route> routes,
     int capacity,
     PgNotifyHubMetrics metrics,
     ILogger logger) : INotificationSink
@@ -23,9 +22,9 @@ internal sealed class HubConnectionSink(
     private int _pending;
     private int _aborted;
 
-    public IReadOnlyList<string> Audiences { get; } = audiences;
+    public IReadOnlyList<Route> Routes { get; } = routes;
 
-    public void Post(Notification notification)
+    public void Post(PgNotification notification)
     {
         if (Interlocked.Increment(ref _pending) > capacity)
         {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,7 +9,7 @@ namespace PgNotifyHub.Transports.SignalR;
 
 /// <summary>
 /// The lifetime manager of <see cref="NotifyHub"/>: the default in-memory one, plus audience resolution and
-/// registration with the <see cref="AudienceRouter"/> when a connection opens.
+/// registration with the <see cref="NotificationRouter"/> when a connection opens.
 /// </summary>
 /// <remarks>
 /// Notifications bypass group sends: a group send waits for its slowest member, so one unread connection
@@ -18,13 +19,19 @@ namespace PgNotifyHub.Transports.SignalR;
 /// relays notifications that every node already receives from PostgreSQL.
 /// </remarks>
 internal sealed class NotifyHubLifetimeManager(
-    AudienceRouter router,
+    NotificationRouter router,
     IOptions<PgNotifyHubOptions> options,
     PgNotifyHubMetrics metrics,
     ILogger<NotifyHubLifetimeManager> logger,
     ILogger<DefaultHubLifetimeManager<NotifyHub>> defaultLogger) : DefaultHubLifetimeManager<NotifyHub>(defaultLogger)
 {
     private static readonly object SinkKey = new();
+
+    /// <summary>
+    /// The <see cref="HttpContext.Items"/> key of the mapped endpoint's <see cref="EndpointChannels"/>. Items, unlike
+    /// endpoint metadata, survive SignalR's copy of the request for long polling.
+    /// </summary>
+    public static readonly object EndpointChannelsKey = new();
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
@@ -61,11 +68,15 @@ internal sealed class NotifyHubLifetimeManager(
             await AddToGroupAsync(connection.ConnectionId, NotifyHub.GroupName(audience), connection.ConnectionAborted);
         }
 
-        var sink = new HubConnectionSink(connection, audiences, options.Value.SendQueueCapacity, metrics, logger);
+        // A hub mapped with MapHub<NotifyHub> instead of MapPgNotifyHub has no channels of its own: it gets the defaults.
+        var channels = httpContext.Items[EndpointChannelsKey] is EndpointChannels endpointChannels
+            ? endpointChannels.Channels
+            : (IReadOnlyList<string>)options.Value.Channels;
+        var sink = new HubConnectionSink(connection, Route.Combine(channels, audiences), options.Value.SendQueueCapacity, metrics, logger);
         connection.Items[SinkKey] = sink;
         router.Register(sink);
         metrics.ConnectionOpened(HubConnectionSink.Transport);
-        Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences));
+        Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences), string.Join(", ", channels));
     }
 
     public override Task OnDisconnectedAsync(HubConnectionContext connection)

@@ -8,11 +8,12 @@ using PgNotifyHub.Internal;
 namespace PgNotifyHub.Transports.WebSockets;
 
 /// <summary>
-/// The raw, pgws-compatible endpoint: each notification for one of the socket's audiences is one text frame
-/// holding the envelope. The request lives as long as the socket.
+/// One mapped raw, pgws-compatible endpoint: each notification on one of its channels for one of the socket's
+/// audiences is one text frame holding the envelope. The request lives as long as the socket.
 /// </summary>
 internal sealed class WebSocketEndpoint(
-    AudienceRouter router,
+    EndpointChannels channels,
+    NotificationRouter router,
     IOptions<PgNotifyHubOptions> options,
     IHostApplicationLifetime lifetime,
     PgNotifyHubMetrics metrics,
@@ -49,10 +50,10 @@ internal sealed class WebSocketEndpoint(
         }
 
         // Registered before the handshake completes, so a client that sees its socket open misses nothing.
-        using var sink = new WebSocketSink(audiences, settings.SendQueueCapacity, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
+        using var sink = new WebSocketSink(channels.RoutesFor(audiences), settings.SendQueueCapacity, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
         router.Register(sink);
         metrics.ConnectionOpened(WebSocketSink.Transport);
-        Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences));
+        Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences), string.Join(", ", channels.Channels));
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext

@@ -3,7 +3,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using PgNotifyHub.Delivery;
 using PgNotifyHub.Internal;
-using PgNotifyHub.Parsing;
 
 namespace PgNotifyHub.Transports.WebSockets;
 
@@ -19,7 +18,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     // because the WebSocket validates the UTF-8 of text frames in this buffer after unmasking them.
     private const int DiscardBufferSize = 256;
 
-    private readonly Channel<Notification> _queue;
+    private readonly Channel<PgNotification> _queue;
     // Cancelling a send aborts the socket: used only once a close must not wait for a client that stopped reading.
     private readonly CancellationTokenSource _sendDeadline = new();
     private readonly TimeSpan _closeTimeout;
@@ -30,20 +29,20 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     private int _closeReason = (int)CloseReason.None;
 
     public WebSocketSink(
-        IReadOnlyList<string> audiences,
+        IReadOnlyList<Route> routes,
         int capacity,
         TimeSpan closeTimeout,
         string connectionId,
         PgNotifyHubMetrics metrics,
         ILogger logger)
     {
-        Audiences = audiences;
+        Routes = routes;
         _capacity = capacity;
         _closeTimeout = closeTimeout;
         _connectionId = connectionId;
         _metrics = metrics;
         _logger = logger;
-        _queue = Channel.CreateBounded<Notification>(new BoundedChannelOptions(capacity)
+        _queue = Channel.CreateBounded<PgNotification>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -60,9 +59,9 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         ShuttingDown,
     }
 
-    public IReadOnlyList<string> Audiences { get; }
+    public IReadOnlyList<Route> Routes { get; }
 
-    public void Post(Notification notification)
+    public void Post(PgNotification notification)
     {
         if (_queue.Writer.TryWrite(notification) || !Stop(CloseReason.SlowConsumer))
         {
