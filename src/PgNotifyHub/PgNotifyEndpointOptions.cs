@@ -1,8 +1,9 @@
 namespace PgNotifyHub;
 
 /// <summary>
-/// Configures one mapped endpoint (<c>MapPgNotifyWebSocket</c> or <c>MapPgNotifyHub</c>). Every endpoint of the
-/// process shares the single listener connection, which LISTENs on the union of their channels.
+/// Configures one mapped endpoint (<c>MapPgNotifyWebSocket</c> or <c>MapPgNotifyHub</c>), as pgws's <c>PGWS</c>
+/// struct does. Every endpoint of the process shares the single listener connection, which LISTENs on the union
+/// of their channels.
 /// </summary>
 public sealed class PgNotifyEndpointOptions
 {
@@ -12,4 +13,10 @@ public sealed class PgNotifyEndpointOptions
     /// or repeated name makes the <c>Map…</c> call throw an <see cref="ArgumentException"/>.
     /// </summary>
     public IList<string> Channels { get; set; } = [];
+
+    /// <summary>
+    /// Resolves the audiences of this endpoint's connections, like pgws's per-endpoint <c>GetAudience</c>.
+    /// Default: <see langword="null"/>, meaning <see cref="PgNotifyHubOptions.AudienceResolver"/>.
+    /// </summary>
+    public AudienceResolver? AudienceResolver { get; set; }
 }

@@ -48,7 +48,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub/orders</c>.</param>
-    /// <param name="configure">Sets the endpoint's channels.</param>
+    /// <param name="configure">Sets the endpoint's channels and, optionally, its audience resolver.</param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
     /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
@@ -65,7 +65,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
-    /// <param name="configure">Sets the endpoint's channels.</param>
+    /// <param name="configure">Sets the endpoint's channels and, optionally, its audience resolver.</param>
     /// <param name="configureTransports">Configures the hub's transports, as for <c>MapHub</c>.</param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
@@ -80,7 +80,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(pattern);
         ArgumentNullException.ThrowIfNull(configure);
         ArgumentNullException.ThrowIfNull(configureTransports);
-        var channels = CreateEndpointChannels(endpoints, configure, "MapPgNotifyHub(\"" + pattern + "\")");
+        var settings = CreateEndpointSettings(endpoints, configure, "MapPgNotifyHub(\"" + pattern + "\")");
 
         var hub = endpoints.MapHub<NotifyHub>(pattern, configureTransports);
         hub.Add(endpoint =>
@@ -88,7 +88,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
             var next = endpoint.RequestDelegate!;
             endpoint.RequestDelegate = context =>
             {
-                context.Items[NotifyHubLifetimeManager.EndpointChannelsKey] = channels;
+                context.Items[NotifyHubLifetimeManager.EndpointSettingsKey] = settings;
                 return next(context);
             };
         });
@@ -114,7 +114,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/ws</c>.</param>
-    /// <param name="configure">Sets the endpoint's channels.</param>
+    /// <param name="configure">Sets the endpoint's channels and, optionally, its audience resolver.</param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
     /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
@@ -126,8 +126,8 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrEmpty(pattern);
         ArgumentNullException.ThrowIfNull(configure);
-        var channels = CreateEndpointChannels(endpoints, configure, "MapPgNotifyWebSocket(\"" + pattern + "\")");
-        var endpoint = ActivatorUtilities.CreateInstance<WebSocketEndpoint>(endpoints.ServiceProvider, channels);
+        var settings = CreateEndpointSettings(endpoints, configure, "MapPgNotifyWebSocket(\"" + pattern + "\")");
+        var endpoint = ActivatorUtilities.CreateInstance<WebSocketEndpoint>(endpoints.ServiceProvider, settings);
 
         // The endpoint brings its own WebSocket middleware, as SignalR does, so the application needs no UseWebSockets().
         var pipeline = endpoints.CreateApplicationBuilder();
@@ -136,13 +136,13 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         return endpoints.Map(pattern, pipeline.Build()).WithDisplayName("PgNotifyHub WebSocket " + pattern);
     }
 
-    private static EndpointChannels CreateEndpointChannels(IEndpointRouteBuilder endpoints, Action<PgNotifyEndpointOptions> configure, string endpointName)
+    private static EndpointSettings CreateEndpointSettings(IEndpointRouteBuilder endpoints, Action<PgNotifyEndpointOptions> configure, string endpointName)
     {
         var services = endpoints.ServiceProvider;
         var listened = services.GetService<ListenedChannels>() ?? throw new InvalidOperationException(
             "PgNotifyHub's services are not registered: call builder.Services.AddPgNotifyHub(...) before mapping its endpoints.");
         var endpointOptions = new PgNotifyEndpointOptions();
         configure(endpointOptions);
-        return EndpointChannels.Create(endpointOptions, endpointName, listened, services.GetRequiredService<IOptions<PgNotifyHubOptions>>());
+        return EndpointSettings.Create(endpointOptions, endpointName, listened, services.GetRequiredService<IOptions<PgNotifyHubOptions>>());
     }
 }

@@ -36,8 +36,7 @@ public sealed class ListenerTests(PostgresFixture postgres)
     public async Task One_connection_serves_every_channel_and_client()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var applicationName = "pgnotifyhub_" + Guid.NewGuid().ToString("N")[..12];
-        var connectionString = new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { ApplicationName = applicationName }.ConnectionString;
+        var (connectionString, countBackendsAsync) = postgres.TaggedConnection();
         await using var host = await NotifyTestHost.StartAsync(postgres, channelCount: 3, connectionString: connectionString);
         var audience = Names.Audience();
         var clients = (await host.ConnectManyAsync(Transport.SignalR, 10, audience)).Concat(await host.ConnectManyAsync(Transport.WebSocket, 10, audience)).ToArray();
@@ -49,9 +48,7 @@ public sealed class ListenerTests(PostgresFixture postgres)
             Assert.Equal(host.Channels, (await client.ReceiveAsync(host.Channels.Count)).Select(e => e.Channel));
         }
 
-        await using var count = postgres.DataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1");
-        count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = applicationName });
-        Assert.Equal(1L, await count.ExecuteScalarAsync(cancellationToken));
+        Assert.Equal(1L, await countBackendsAsync());
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -25,7 +26,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly PostgresFixture _postgres;
     private readonly List<NotifyTestClient> _clients = [];
-    private readonly Dictionary<string, int> _subscribersPerAudience = new(StringComparer.Ordinal);
+    private readonly Dictionary<Route, int> _subscribersPerRoute = [];
     private readonly Lock _lock = new();
     private bool _stopped;
 
@@ -56,6 +57,19 @@ public sealed class NotifyTestHost : IAsyncDisposable
 
     internal NotificationRouter Router => _app.Services.GetRequiredService<NotificationRouter>();
 
+    internal ListenedChannels ListenedChannels => _app.Services.GetRequiredService<ListenedChannels>();
+
+    /// <summary>The public listener, for in-process subscriptions.</summary>
+    public PgNotifyListener NotifyListener => _app.Services.GetRequiredService<PgNotifyListener>();
+
+    /// <summary>Subscribes in process; returns once the channel is LISTENed.</summary>
+    public Task<PgNotificationSubscription> SubscribeAsync(string channel, string? audience = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        NotifyListener.SubscribeAsync(channel, audience, TestContext.Current.CancellationToken).OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
+    /// <summary>Returns once every change made so far to the set of channels is in effect on the listener's connection.</summary>
+    public Task ChannelChangesAppliedAsync([CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        ListenedChannels.WaitUntilListeningAsync(ListenedChannels.Version, TestContext.Current.CancellationToken).OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
     /// <param name="postgres">The server; the hub listens through <paramref name="connectionString"/> if given, else its connection string.</param>
     /// <param name="configure">Runs after the test defaults (unique channels, X-Audience resolver).</param>
     /// <param name="channelCount">How many unique channels to listen on.</param>
@@ -63,6 +77,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
     /// <param name="waitUntilListening">Return only once LISTEN is in place, so no notification sent afterwards is missed.</param>
     /// <param name="configureServices">Adds or replaces services after PgNotifyHub's.</param>
     /// <param name="endpointConventions">Applied to both mapped endpoints, e.g. <c>RequireAuthorization()</c>.</param>
+    /// <param name="mapEndpoints">Maps more endpoints, e.g. ones with channels of their own, given the host's channels.</param>
     public static async Task<NotifyTestHost> StartAsync(
         PostgresFixture postgres,
         Action<PgNotifyHubOptions>? configure = null,
@@ -70,7 +85,8 @@ public sealed class NotifyTestHost : IAsyncDisposable
         string? connectionString = null,
         bool waitUntilListening = true,
         Action<IServiceCollection>? configureServices = null,
-        Action<IEndpointConventionBuilder>? endpointConventions = null)
+        Action<IEndpointConventionBuilder>? endpointConventions = null,
+        Action<WebApplication, IReadOnlyList<string>>? mapEndpoints = null)
     {
         var channels = Enumerable.Range(0, channelCount).Select(_ => Names.Channel()).ToArray();
         var logs = new InMemoryLoggerProvider(TestContext.Current.TestOutputHelper);
@@ -111,6 +127,8 @@ public sealed class NotifyTestHost : IAsyncDisposable
             endpointConventions?.Invoke(endpoint);
         }
 
+        mapEndpoints?.Invoke(app, channels);
+
         await app.StartAsync(TestContext.Current.CancellationToken).OrTimeout();
         var host = new NotifyTestHost(app, postgres, channels, logs);
         try
@@ -141,17 +159,26 @@ public sealed class NotifyTestHost : IAsyncDisposable
     /// Connects a client in the given audiences (none: no header, so <c>default</c>) and returns once the server
     /// has registered it, so it receives every notification sent afterwards. Disposed with the host.
     /// </summary>
-    public async Task<NotifyTestClient> ConnectAsync(Transport transport, params string[] audiences)
+    public Task<NotifyTestClient> ConnectAsync(Transport transport, params string[] audiences) =>
+        ConnectToAsync(transport, path: null, Channel, audiences);
+
+    /// <summary>
+    /// Connects a client to the endpoint at <paramref name="path"/> (null: the transport's default endpoint) and
+    /// returns once the server has registered it for <paramref name="channel"/>, one of that endpoint's channels.
+    /// </summary>
+    public async Task<NotifyTestClient> ConnectToAsync(Transport transport, string? path, string channel, params string[] audiences)
     {
         var header = audiences.Length == 0 ? null : string.Join(',', audiences);
+        var cancellationToken = TestContext.Current.CancellationToken;
         NotifyTestClient client = transport switch
         {
-            Transport.SignalR => await SignalRTestClient.ConnectAsync(BaseUri, header, TestContext.Current.CancellationToken).OrTimeout(),
-            Transport.WebSocket => await WebSocketTestClient.ConnectAsync(BaseUri, header, cancellationToken: TestContext.Current.CancellationToken).OrTimeout(),
+            Transport.SignalR => await SignalRTestClient.ConnectAsync(BaseUri, header, cancellationToken, path ?? "/hub").OrTimeout(),
+            Transport.SignalRLongPolling => await SignalRTestClient.ConnectAsync(BaseUri, header, cancellationToken, path ?? "/hub", HttpTransportType.LongPolling).OrTimeout(),
+            Transport.WebSocket => await WebSocketTestClient.ConnectAsync(BaseUri, header, path: path ?? "/ws", cancellationToken: cancellationToken).OrTimeout(),
             _ => throw new ArgumentOutOfRangeException(nameof(transport)),
         };
         Track(client);
-        await WaitUntilRegisteredAsync(audiences.Length == 0 ? [PgNotifyHubOptions.DefaultAudience] : audiences.Distinct());
+        await WaitUntilRegisteredAsync(channel, audiences.Length == 0 ? [PgNotifyHubOptions.DefaultAudience] : audiences.Distinct());
         return client;
     }
 
@@ -171,7 +198,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
         var client = await WebSocketTestClient.ConnectAsync(
             BaseUri, audience, startReceiving: false, receiveBufferSize: 4096, cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
         Track(client);
-        await WaitUntilRegisteredAsync([audience]);
+        await WaitUntilRegisteredAsync(Channel, [audience]);
         return client;
     }
 
@@ -185,7 +212,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
             BaseUri, audience, startReceiving: false, receiveBufferSize: 4096, path: "/hub", TestContext.Current.CancellationToken).OrTimeout();
         Track(client);
         await client.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e", TestContext.Current.CancellationToken).OrTimeout();
-        await WaitUntilRegisteredAsync([audience]);
+        await WaitUntilRegisteredAsync(Channel, [audience]);
         return client;
     }
 
@@ -269,17 +296,18 @@ public sealed class NotifyTestHost : IAsyncDisposable
         Logs.Dispose();
     }
 
-    private async Task WaitUntilRegisteredAsync(IEnumerable<string> audiences)
+    private async Task WaitUntilRegisteredAsync(string channel, IEnumerable<string> audiences)
     {
         foreach (var audience in audiences)
         {
+            var route = new Route(channel, audience);
             int expected;
             lock (_lock)
             {
-                expected = _subscribersPerAudience[audience] = _subscribersPerAudience.GetValueOrDefault(audience) + 1;
+                expected = _subscribersPerRoute[route] = _subscribersPerRoute.GetValueOrDefault(route) + 1;
             }
 
-            await Router.WaitForSubscribersAsync(new Route(Channel, audience), expected, TestContext.Current.CancellationToken).OrTimeout();
+            await Router.WaitForSubscribersAsync(route, expected, TestContext.Current.CancellationToken).OrTimeout();
         }
     }
 

@@ -155,6 +155,22 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A connection string to the server with a unique application name, and a way to count the backends that
+    /// use it in <c>pg_stat_activity</c>.
+    /// </summary>
+    public (string ConnectionString, Func<Task<long>> CountBackendsAsync) TaggedConnection()
+    {
+        var applicationName = "pgnotifyhub_" + Guid.NewGuid().ToString("N")[..12];
+        var connectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName }.ConnectionString;
+        return (connectionString, async () =>
+        {
+            await using var count = DataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1");
+            count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = applicationName });
+            return (long)(await count.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+        });
+    }
+
     private static async Task<PostgreSqlContainer?> StartContainerAsync(CancellationToken cancellationToken)
     {
         // The docker CLI may exist without an engine; Build() itself throws when no endpoint answers.

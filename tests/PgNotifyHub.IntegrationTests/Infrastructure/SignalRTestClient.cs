@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
-/// <summary>A real SignalR client over WebSockets; each <c>notify</c> argument is queued as raw JSON text.</summary>
+/// <summary>A real SignalR client, over WebSockets unless told otherwise; each <c>notify</c> argument is queued as raw JSON text.</summary>
 public sealed class SignalRTestClient : NotifyTestClient
 {
     private readonly HubConnection _connection;
@@ -38,13 +38,18 @@ public sealed class SignalRTestClient : NotifyTestClient
     /// Starts the connection. The server registers the connection after <c>StartAsync</c> returns: callers that
     /// need it registered wait on the hub's subscriber count (as <see cref="NotifyTestHost"/> does).
     /// </summary>
-    public static async Task<SignalRTestClient> ConnectAsync(Uri baseUri, string? audienceHeader, CancellationToken cancellationToken, string path = "/hub")
+    public static async Task<SignalRTestClient> ConnectAsync(
+        Uri baseUri,
+        string? audienceHeader,
+        CancellationToken cancellationToken,
+        string path = "/hub",
+        HttpTransportType transport = HttpTransportType.WebSockets)
     {
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(baseUri, path), options =>
             {
-                options.Transports = HttpTransportType.WebSockets;
-                options.SkipNegotiation = true;
+                options.Transports = transport;
+                options.SkipNegotiation = transport == HttpTransportType.WebSockets;
                 if (audienceHeader is not null)
                 {
                     options.Headers["X-Audience"] = audienceHeader;

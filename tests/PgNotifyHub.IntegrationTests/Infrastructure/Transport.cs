@@ -1,8 +1,11 @@
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
-/// <summary>The two ways a client receives notifications; most behaviour is tested on both.</summary>
+/// <summary>How a test client receives notifications; most behaviour is tested on both transports.</summary>
 public enum Transport
 {
     SignalR,
     WebSocket,
+
+    /// <summary>SignalR over long polling, whose server side sees a copy of the request rather than the request.</summary>
+    SignalRLongPolling,
 }

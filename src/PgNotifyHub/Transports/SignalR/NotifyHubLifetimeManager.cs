@@ -28,10 +28,10 @@ internal sealed class NotifyHubLifetimeManager(
     private static readonly object SinkKey = new();
 
     /// <summary>
-    /// The <see cref="HttpContext.Items"/> key of the mapped endpoint's <see cref="EndpointChannels"/>. Items, unlike
+    /// The <see cref="HttpContext.Items"/> key of the mapped endpoint's <see cref="EndpointSettings"/>. Items, unlike
     /// endpoint metadata, survive SignalR's copy of the request for long polling.
     /// </summary>
-    public static readonly object EndpointChannelsKey = new();
+    public static readonly object EndpointSettingsKey = new();
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
@@ -44,11 +44,17 @@ internal sealed class NotifyHubLifetimeManager(
             return;
         }
 
+        if (httpContext.Items[EndpointSettingsKey] is not EndpointSettings endpoint)
+        {
+            Refuse(connection, "the hub was mapped with MapHub<NotifyHub>; map it with MapPgNotifyHub, which gives it its channels.");
+            return;
+        }
+
         IReadOnlyList<string> audiences;
         string? refusal;
         try
         {
-            (audiences, refusal) = await AudienceResolution.ResolveAsync(options.Value.AudienceResolver, httpContext);
+            (audiences, refusal) = await AudienceResolution.ResolveAsync(endpoint.AudienceResolver, httpContext);
         }
         catch (Exception exception)
         {
@@ -68,15 +74,11 @@ internal sealed class NotifyHubLifetimeManager(
             await AddToGroupAsync(connection.ConnectionId, NotifyHub.GroupName(audience), connection.ConnectionAborted);
         }
 
-        // A hub mapped with MapHub<NotifyHub> instead of MapPgNotifyHub has no channels of its own: it gets the defaults.
-        var channels = httpContext.Items[EndpointChannelsKey] is EndpointChannels endpointChannels
-            ? endpointChannels.Channels
-            : (IReadOnlyList<string>)options.Value.Channels;
-        var sink = new HubConnectionSink(connection, Route.Combine(channels, audiences), options.Value.SendQueueCapacity, metrics, logger);
+        var sink = new HubConnectionSink(connection, endpoint.RoutesFor(audiences), options.Value.SendQueueCapacity, metrics, logger);
         connection.Items[SinkKey] = sink;
         router.Register(sink);
         metrics.ConnectionOpened(HubConnectionSink.Transport);
-        Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences), string.Join(", ", channels));
+        Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
     }
 
     public override Task OnDisconnectedAsync(HubConnectionContext connection)

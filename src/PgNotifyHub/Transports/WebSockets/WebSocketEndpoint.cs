@@ -12,7 +12,7 @@ namespace PgNotifyHub.Transports.WebSockets;
 /// audiences is one text frame holding the envelope. The request lives as long as the socket.
 /// </summary>
 internal sealed class WebSocketEndpoint(
-    EndpointChannels channels,
+    EndpointSettings endpoint,
     NotificationRouter router,
     IOptions<PgNotifyHubOptions> options,
     IHostApplicationLifetime lifetime,
@@ -33,7 +33,7 @@ internal sealed class WebSocketEndpoint(
         string? refusal;
         try
         {
-            (audiences, refusal) = await AudienceResolution.ResolveAsync(settings.AudienceResolver, context);
+            (audiences, refusal) = await AudienceResolution.ResolveAsync(endpoint.AudienceResolver, context);
         }
         catch (Exception exception)
         {
@@ -50,10 +50,10 @@ internal sealed class WebSocketEndpoint(
         }
 
         // Registered before the handshake completes, so a client that sees its socket open misses nothing.
-        using var sink = new WebSocketSink(channels.RoutesFor(audiences), settings.SendQueueCapacity, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
+        using var sink = new WebSocketSink(endpoint.RoutesFor(audiences), settings.SendQueueCapacity, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
         router.Register(sink);
         metrics.ConnectionOpened(WebSocketSink.Transport);
-        Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences), string.Join(", ", channels.Channels));
+        Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext

@@ -6,27 +6,33 @@ using PgNotifyHub.Listening;
 namespace PgNotifyHub.Transports;
 
 /// <summary>
-/// The channels of one mapped endpoint. Holds them in the listened set for the life of the application, so
-/// no client waits for a LISTEN when it connects.
+/// What one mapped endpoint gives its connections: its channels and its audience resolver, each the
+/// application's default unless the endpoint set its own. Holds the channels in the listened set for the life of
+/// the application, so no client waits for a LISTEN when it connects.
 /// </summary>
-internal sealed class EndpointChannels
+internal sealed class EndpointSettings
 {
     private readonly IReadOnlyList<string>? _channels;
+    private readonly AudienceResolver? _audienceResolver;
     private readonly IOptions<PgNotifyHubOptions> _options;
 
-    private EndpointChannels(IReadOnlyList<string>? channels, IOptions<PgNotifyHubOptions> options)
+    private EndpointSettings(IReadOnlyList<string>? channels, AudienceResolver? audienceResolver, IOptions<PgNotifyHubOptions> options)
     {
         _channels = channels;
+        _audienceResolver = audienceResolver;
         _options = options;
     }
 
-    /// <summary>The channels a connection of the endpoint receives; the application's default ones unless set.</summary>
+    /// <summary>The channels a connection of the endpoint receives.</summary>
     public IReadOnlyList<string> Channels => _channels ?? (IReadOnlyList<string>)_options.Value.Channels;
+
+    /// <summary>Resolves the audiences of the endpoint's connections.</summary>
+    public AudienceResolver AudienceResolver => _audienceResolver ?? _options.Value.AudienceResolver;
 
     public Route[] RoutesFor(IReadOnlyList<string> audiences) => Route.Combine(Channels, audiences);
 
     /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
-    public static EndpointChannels Create(PgNotifyEndpointOptions endpointOptions, string endpointName, ListenedChannels listened, IOptions<PgNotifyHubOptions> options)
+    public static EndpointSettings Create(PgNotifyEndpointOptions endpointOptions, string endpointName, ListenedChannels listened, IOptions<PgNotifyHubOptions> options)
     {
         var channels = endpointOptions.Channels ?? [];
         foreach (var channel in channels)
@@ -42,14 +48,15 @@ internal sealed class EndpointChannels
             throw new ArgumentException($"{endpointName}: {nameof(PgNotifyEndpointOptions.Channels)} lists a channel more than once.", nameof(endpointOptions));
         }
 
+        // The leases are never released: an endpoint lives as long as the application.
         if (channels.Count == 0)
         {
             listened.AcquireDefault();
-            return new EndpointChannels(null, options);
+            return new EndpointSettings(null, endpointOptions.AudienceResolver, options);
         }
 
         string[] own = [.. channels];
         listened.Acquire(own);
-        return new EndpointChannels(own, options);
+        return new EndpointSettings(own, endpointOptions.AudienceResolver, options);
     }
 }
