@@ -161,7 +161,7 @@ internal sealed class NotificationListener : BackgroundService
             connection.Notification += (_, e) => received.Add(new ReceivedNotification(e.Channel, e.Payload));
             using var wakeUpOnStop = cancellationToken.UnsafeRegister(static listener => ((NotificationListener)listener!).WakeUp(), this);
 
-            var listenedVersion = await ApplyChannelsAsync(connection, cancellationToken);
+            var listenedVersion = await ApplyChannelsAsync(connection, isNewConnection: true, cancellationToken);
             session.BackendProcessId.TrySetResult(connection.ProcessID);
             onListening(connection.ProcessID);
 
@@ -179,7 +179,7 @@ internal sealed class NotificationListener : BackgroundService
                 received.Clear();
                 if (_channels.Version != listenedVersion)
                 {
-                    listenedVersion = await ApplyChannelsAsync(connection, cancellationToken);
+                    listenedVersion = await ApplyChannelsAsync(connection, isNewConnection: false, cancellationToken);
                     continue;
                 }
 
@@ -213,7 +213,7 @@ internal sealed class NotificationListener : BackgroundService
     }
 
     /// <summary>Brings the connection's LISTENs to the current set with one round trip; returns the set's version.</summary>
-    private async Task<long> ApplyChannelsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private async Task<long> ApplyChannelsAsync(NpgsqlConnection connection, bool isNewConnection, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _wakeUp, new CancellationTokenSource());
         var (channels, version) = _channels.Snapshot();
@@ -226,7 +226,7 @@ internal sealed class NotificationListener : BackgroundService
                 .Concat(removed.Select(channel => "UNLISTEN " + ChannelName.Quote(channel)));
             await using var command = new NpgsqlCommand(string.Join(";", commands), connection);
             await command.ExecuteNonQueryAsync(cancellationToken);
-            if (listened.Count > 0)
+            if (!isNewConnection)
             {
                 Log.ChannelsChanged(_logger, Describe(added), Describe(removed), connection.ProcessID);
             }
