@@ -68,7 +68,7 @@ internal static class NotificationParser
             return false;
         }
 
-        var id = Guid.NewGuid();
+        var id = NotificationId.Next();
         var writer = new SpanWriter(envelope);
         writer.Write(PayloadPrefix);
         writer.Skip(objectLength);
