@@ -8,6 +8,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 SERVER=(dotnet run --project src/PgNotifyHub.Server -c Release -- "$@")
 
+# This script is for local development, so the demo page's sender (POST /dev/notify) is on unless
+# DevNotify__Enabled says otherwise. Never enable it in production: it lets anyone send anything.
+export DevNotify__Enabled=${DevNotify__Enabled:-true}
+
 if [[ -n ${ConnectionStrings__Postgres:-} || -n ${PGHOST:-} ]]; then
   exec "${SERVER[@]}"
 fi
@@ -74,5 +78,5 @@ else
 fi
 
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=postgres"
-echo "Send a message with: psql -h 127.0.0.1 -p $PORT -U postgres -c \"select pg_notify('pgws', 'default,{\\\"message\\\":\\\"hello\\\"}')\" and watch http://localhost:8080/ (or your --urls)."
+echo "Send a message with the form on the demo page, or with: psql -h 127.0.0.1 -p $PORT -U postgres -c \"select pg_notify('pgws', 'default,{\\\"message\\\":\\\"hello\\\"}')\" and watch http://localhost:8080/ (or your --urls)."
 "${SERVER[@]}"

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.FileProviders;
 using Npgsql;
 using PgNotifyHub;
+using PgNotifyHub.Server;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -26,6 +27,12 @@ app.UseStaticFiles(new StaticFileOptions { FileProvider = pages });
 app.MapPgNotifyHub(paths["Hub"] ?? "/hub");
 app.MapPgNotifyWebSocket(paths["WebSocket"] ?? "/ws");
 app.MapHealthChecks(paths["Health"] ?? "/healthz");
+
+// Lets the demo page send without psql; never on unless asked for (scripts/run-server.sh asks).
+if (app.Configuration.GetValue<bool>("DevNotify:Enabled"))
+{
+    app.MapDevNotify(ConnectionString(app.Configuration));
+}
 
 app.Run();
 

@@ -16,21 +16,21 @@ internal static class NotificationId
     private const int IdsPerBlock = 256;
 
     [ThreadStatic]
-    private static byte[]? t_block;
+    private static byte[]? _block;
 
     [ThreadStatic]
-    private static int t_next;
+    private static int _next;
 
     public static Guid Next()
     {
-        var block = t_block ??= new byte[IdLength * IdsPerBlock];
-        if (t_next == 0)
+        var block = _block ??= new byte[IdLength * IdsPerBlock];
+        if (_next == 0)
         {
             RandomNumberGenerator.Fill(block);
         }
 
-        var id = block.AsSpan(t_next * IdLength, IdLength);
-        t_next = (t_next + 1) % IdsPerBlock;
+        var id = block.AsSpan(_next * IdLength, IdLength);
+        _next = (_next + 1) % IdsPerBlock;
 
         // RFC 9562 byte order: the version is the high nibble of byte 6, the variant the top bits of byte 8.
         id[6] = (byte)((id[6] & 0x0F) | 0x40);

@@ -168,7 +168,8 @@ public sealed class PostgresFixture : IAsyncLifetime
             await using var count = DataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1");
             count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = applicationName });
             return (long)(await count.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
-        });
+        }
+        );
     }
 
     private static async Task<PostgreSqlContainer?> StartContainerAsync(CancellationToken cancellationToken)

@@ -1,0 +1,72 @@
+using Microsoft.Playwright;
+using PgNotifyHub.IntegrationTests.Infrastructure;
+
+namespace PgNotifyHub.BrowserTests.Infrastructure;
+
+/// <summary>clients/browser/index.html as a user sees it: one panel per transport, and the sender form.</summary>
+internal sealed class DemoPage
+{
+    public const string SignalR = "signalr";
+    public const string WebSocket = "websocket";
+    public static readonly IReadOnlyList<string> Transports = [SignalR, WebSocket];
+
+    private readonly List<string> _errors = [];
+
+    private DemoPage(IPage page)
+    {
+        Page = page;
+        Page.PageError += (_, error) =>
+        {
+            lock (_errors)
+            {
+                _errors.Add(error);
+            }
+        };
+    }
+
+    public IPage Page { get; }
+
+    /// <summary>Uncaught script errors so far.</summary>
+    public IReadOnlyList<string> Errors
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return [.. _errors];
+            }
+        }
+    }
+
+    public static async Task<DemoPage> OpenAsync(IBrowserContext context, Uri server)
+    {
+        var page = new DemoPage(await context.NewPageAsync());
+        await page.Page.GotoAsync(new Uri(server, "/").AbsoluteUri);
+        return page;
+    }
+
+    public ILocator Status(string transport) => Page.Locator($"#{transport}-status");
+
+    public ILocator Count(string transport) => Page.Locator($"#{transport}-count");
+
+    public ILocator Messages(string transport) => Page.Locator($"#{transport}-messages > li");
+
+    public ILocator MessagesWith(string transport, string text) => Messages(transport).Filter(new() { HasText = text });
+
+    /// <summary>Waits until both transports are in <paramref name="state"/>.</summary>
+    public Task WaitForStateAsync(string state) =>
+        Task.WhenAll(Transports.Select(transport => Page.Locator($"#{transport}-status[data-state=\"{state}\"]").WaitForAsync()));
+
+    /// <summary>Waits until a message containing <paramref name="text"/> is listed on both transports.</summary>
+    public Task WaitForMessageAsync(string text) =>
+        Task.WhenAll(Transports.Select(transport => MessagesWith(transport, text).First.WaitForAsync()));
+
+    /// <summary>Sends probes to <paramref name="audience"/> until one is listed on both transports.</summary>
+    public async Task SendProbesUntilShownAsync(PostgresFixture postgres, string channel, string audience)
+    {
+        var id = Markers.NewId();
+        await Probes.SendUntilAsync(
+            n => postgres.NotifyAsync(channel, Probes.Payload(audience, id, n), TestContext.Current.CancellationToken),
+            WaitForMessageAsync(id));
+    }
+}

@@ -1,0 +1,41 @@
+using Npgsql;
+using PgNotifyHub.IntegrationTests.Infrastructure;
+
+namespace PgNotifyHub.BrowserTests.Infrastructure;
+
+/// <summary>The standalone server's configuration for one test, as an operator would write it.</summary>
+internal static class Settings
+{
+    /// <summary>The header the server takes audiences from when a test asks for <c>Audiences:Source=Header</c>.</summary>
+    public const string AudienceHeader = "X-Audience";
+
+    /// <param name="postgres">The test database.</param>
+    /// <param name="channel">The one channel the server listens on; unique per test.</param>
+    /// <param name="applicationName">Shown for the listener's backend in pg_stat_activity; unique when a test must find it.</param>
+    /// <param name="audiencesFromHeader">Audiences from <see cref="AudienceHeader"/>, refusing connections without it, instead of everyone in <c>default</c>.</param>
+    /// <param name="devSender">Maps <c>POST /dev/notify</c>.</param>
+    public static Dictionary<string, string> Server(
+        PostgresFixture postgres,
+        string channel,
+        string? applicationName = null,
+        bool audiencesFromHeader = false,
+        bool devSender = false)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(postgres.ConnectionString)
+            {
+                ApplicationName = applicationName ?? "PgNotifyHub browser test",
+            }.ConnectionString,
+            ["PgNotifyHub:Channels:0"] = channel,
+            ["DevNotify:Enabled"] = devSender ? "true" : "false",
+        };
+        if (audiencesFromHeader)
+        {
+            settings["Audiences:Source"] = "Header";
+            settings["Audiences:Header"] = AudienceHeader;
+        }
+
+        return settings;
+    }
+}
