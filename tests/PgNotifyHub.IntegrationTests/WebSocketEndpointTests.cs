@@ -116,6 +116,26 @@ public sealed class WebSocketEndpointTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Slow_client_that_never_reads_is_aborted_once_the_close_timeout_passes()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres, options =>
+        {
+            options.SendQueueCapacity = 64;
+            options.WebSocketCloseTimeout = TimeSpan.FromSeconds(1);
+        });
+        var audience = Names.Audience();
+        await host.ConnectNonReadingWebSocketAsync(audience);
+        var fast = await host.ConnectWebSocketAsync(audience);
+
+        await host.AssertFastClientGetsEveryMessageOfAFloodAsync(fast, audience);
+
+        // Its send is stuck on full TCP buffers and its close frame cannot go out: only the abort ends the request.
+        var ended = await host.Logs.WaitForAsync(e => e.IsFromLibrary && e.EventId.Name == "ConnectionClosed").OrTimeout();
+        Assert.Contains("websocket", ended.Message, StringComparison.Ordinal);
+        Assert.True(fast.IsConnected);
+    }
+
+    [Fact]
     public async Task Keep_alive_pings_drop_a_peer_that_stops_answering_and_keep_live_ones()
     {
         await using var host = await NotifyTestHost.StartAsync(postgres, options => options.WebSocketKeepAliveInterval = TimeSpan.FromSeconds(1));

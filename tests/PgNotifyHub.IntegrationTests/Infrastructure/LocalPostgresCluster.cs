@@ -1,11 +1,14 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A throwaway PostgreSQL cluster made with the local server binaries: trust authentication, no fsync,
-/// its socket in its own directory under /tmp, deleted when disposed.
+/// A throwaway PostgreSQL cluster made with the local server binaries: trust authentication, its socket in its
+/// own directory under /tmp, deleted when disposed. PostgreSQL's defaults apply unless settings are given: the
+/// tests turn durability off for speed, the load benchmark keeps it, since a commit's WAL flush is part of what a
+/// real sender pays.
 /// </summary>
 internal sealed class LocalPostgresCluster : IAsyncDisposable
 {
@@ -15,24 +18,47 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
     private readonly string _dataDirectory;
     private readonly bool _runAsPostgres;
 
-    private LocalPostgresCluster(string binDirectory, string dataDirectory, bool runAsPostgres, int port)
+    private LocalPostgresCluster(string binDirectory, string dataDirectory, bool runAsPostgres, int port, IReadOnlyList<string> serverOptions)
     {
         _binDirectory = binDirectory;
         _dataDirectory = dataDirectory;
         _runAsPostgres = runAsPostgres;
         Port = port;
+        ServerOptions = serverOptions;
     }
 
     public int Port { get; }
+
+    /// <summary>The options given to postgres, as <c>-c name=value</c> pairs and the port and socket ones.</summary>
+    public IReadOnlyList<string> ServerOptions { get; }
 
     public string ConnectionString =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Include Error Detail=true";
 
     public string Description => $"throwaway cluster from {_binDirectory} in {_dataDirectory}, port {Port}";
 
-    /// <summary>
-    /// The directory holding initdb and pg_ctl: $PG_BIN, else the newest /usr/lib/postgresql/*/bin, else PATH.
-    /// </summary>
+    /// <summary>The postmaster's process id, read from postmaster.pid; null when it is not running.</summary>
+    public int? PostmasterPid
+    {
+        get
+        {
+            try
+            {
+                var firstLine = File.ReadLines(Path.Combine(_dataDirectory, "postmaster.pid")).FirstOrDefault();
+                return int.TryParse(firstLine, NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>The directory holding initdb and pg_ctl: $PG_BIN, else the newest /usr/lib/postgresql/*/bin, else PATH.</summary>
     public static string? FindBinDirectory()
     {
         var fromEnvironment = Environment.GetEnvironmentVariable("PG_BIN");
@@ -61,27 +87,32 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
             .FirstOrDefault(HasServerBinaries);
     }
 
-    public static async Task<LocalPostgresCluster> StartAsync(string binDirectory, CancellationToken cancellationToken)
+    /// <param name="binDirectory">Where initdb and pg_ctl are.</param>
+    /// <param name="extraSettings">Extra <c>name=value</c> settings, each passed as <c>-c</c>.</param>
+    /// <param name="cancellationToken">Cancels initdb and the start.</param>
+    public static async Task<LocalPostgresCluster> StartAsync(string binDirectory, IReadOnlyList<string> extraSettings, CancellationToken cancellationToken)
     {
         // initdb refuses to run as root. /tmp (not a root-only temp directory) so that postgres can create it.
         var runAsPostgres = Environment.UserName == "root";
-        var dataDirectory = Path.Combine("/tmp", "pgnotifyhub-test-" + Guid.NewGuid().ToString("N"));
-        var cluster = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, 0);
+        var dataDirectory = Path.Combine("/tmp", "pgnotifyhub-" + Guid.NewGuid().ToString("N"));
+        var cluster = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, 0, []);
         try
         {
+            // --no-sync only skips initdb's own flush of the new files; the server's settings stay the defaults.
             await cluster.RunAsync("initdb", ["-D", dataDirectory, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"], cancellationToken);
 
             // A port picked by binding to 0 can be taken by someone else before postgres binds it: retry.
             for (var attempt = 1; ; attempt++)
             {
                 var port = FreePort();
-                var started = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, port);
+                string[] serverOptions = ["-p", port.ToString(CultureInfo.InvariantCulture), "-k", dataDirectory, "-c", "listen_addresses=127.0.0.1",
+                    .. extraSettings.SelectMany(setting => new[] { "-c", setting })];
+                var started = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, port, serverOptions);
                 try
                 {
                     await started.RunAsync("pg_ctl", [
                         "-D", dataDirectory, "-l", Path.Combine(dataDirectory, "server.log"), "-w", "-t", "60",
-                        "-o", $"-p {port} -k {dataDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-                        "start",
+                        "-o", string.Join(' ', serverOptions), "start",
                     ], cancellationToken);
                     return started;
                 }
@@ -107,7 +138,10 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
     {
         try
         {
-            await RunAsync("pg_ctl", ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], CancellationToken.None);
+            if (File.Exists(Path.Combine(_dataDirectory, "postmaster.pid")))
+            {
+                await RunAsync("pg_ctl", ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], CancellationToken.None);
+            }
         }
         finally
         {

@@ -13,6 +13,9 @@ public sealed class PostgresFixture : IAsyncLifetime
 {
     public const string ConnectionStringVariable = "PGNOTIFYHUB_TEST_PG";
 
+    // A throwaway cluster need not survive a crash; many hosts at once need more than the default 100 connections.
+    private static readonly string[] FastSettings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200"];
+
     private LocalPostgresCluster? _cluster;
     private PostgreSqlContainer? _container;
     private NpgsqlDataSource? _dataSource;
@@ -51,7 +54,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
         else if (LocalPostgresCluster.FindBinDirectory() is { } binDirectory)
         {
-            _cluster = await LocalPostgresCluster.StartAsync(binDirectory, cancellationToken);
+            _cluster = await LocalPostgresCluster.StartAsync(binDirectory, FastSettings, cancellationToken);
             ConnectionString = _cluster.ConnectionString;
             Description = _cluster.Description;
         }

@@ -2,10 +2,10 @@ using System.Diagnostics;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
-/// <summary>Runs a short-lived command (initdb, pg_ctl) and fails with its output when it fails.</summary>
+/// <summary>Runs a short-lived command (initdb, pg_ctl, kill, getconf) and fails with its output when it fails.</summary>
 internal static class ProcessRunner
 {
-    public static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -19,8 +19,8 @@ internal static class ProcessRunner
         }
 
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {fileName}.");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         try
@@ -30,16 +30,14 @@ internal static class ProcessRunner
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
+            cancellationToken.ThrowIfCancellationRequested();
             throw new TimeoutException($"'{Describe(startInfo)}' did not finish within {timeout}.");
         }
 
         var output = await stdout + await stderr;
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"'{Describe(startInfo)}' exited with {process.ExitCode}:{Environment.NewLine}{output}");
-        }
-
-        return output;
+        return process.ExitCode == 0
+            ? output
+            : throw new InvalidOperationException($"'{Describe(startInfo)}' exited with {process.ExitCode}:{Environment.NewLine}{output}");
     }
 
     private static string Describe(ProcessStartInfo startInfo) => startInfo.FileName + " " + string.Join(' ', startInfo.ArgumentList);

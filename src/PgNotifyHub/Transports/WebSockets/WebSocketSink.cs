@@ -19,7 +19,8 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     private const int DiscardBufferSize = 256;
 
     private readonly Channel<PgNotification> _queue;
-    // Cancelling a send aborts the socket: used only once a close must not wait for a client that stopped reading.
+    // Aborts the socket once a close must not wait any longer for a client that stopped reading. Sends are not
+    // given its token: a cancelable send takes the WebSocket's slow path (a registration and a task per frame).
     private readonly CancellationTokenSource _sendDeadline = new();
     private readonly TimeSpan _closeTimeout;
     private readonly int _capacity;
@@ -76,6 +77,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     public async Task RunAsync(WebSocket socket, CancellationToken stoppingToken)
     {
         using var onStopping = stoppingToken.UnsafeRegister(sink => ((WebSocketSink)sink!).Stop(CloseReason.ShuttingDown), this);
+        using var onDeadline = _sendDeadline.Token.UnsafeRegister(stuck => ((WebSocket)stuck!).Abort(), socket);
         var receiving = ReceiveUntilClosedAsync(socket);
 
         try
@@ -106,7 +108,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         {
             while (CurrentReason == CloseReason.None && reader.TryRead(out var notification))
             {
-                await socket.SendAsync(notification.Envelope, WebSocketMessageType.Text, endOfMessage: true, _sendDeadline.Token);
+                await socket.SendAsync(notification.Envelope, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
             }
         }
     }
