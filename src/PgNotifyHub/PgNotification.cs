@@ -12,16 +12,19 @@ namespace PgNotifyHub;
 /// </summary>
 public sealed class PgNotification
 {
-    private readonly byte[] _envelope;
+    // One array: the WebSocket frame header, then the envelope, whose payload is the NOTIFY's object verbatim.
+    private readonly byte[] _frame;
+    private readonly int _envelopeStart;
     private readonly Range _payload;
     private SerializedHubMessage? _hubMessage;
 
-    internal PgNotification(string channel, string audience, Guid id, byte[] envelope, Range payload)
+    internal PgNotification(string channel, string audience, Guid id, byte[] frame, int envelopeStart, Range payload)
     {
         Channel = channel;
         Audience = audience;
         Id = id;
-        _envelope = envelope;
+        _frame = frame;
+        _envelopeStart = envelopeStart;
         _payload = payload;
     }
 
@@ -38,19 +41,22 @@ public sealed class PgNotification
     /// The JSON object exactly as it arrived in the NOTIFY payload, as UTF-8 (already validated). Deserialise
     /// it with <c>JsonSerializer.Deserialize&lt;T&gt;(notification.Payload.Span)</c>.
     /// </summary>
-    public ReadOnlyMemory<byte> Payload => _envelope.AsMemory(_payload);
+    public ReadOnlyMemory<byte> Payload => _frame.AsMemory(_payload);
 
-    /// <summary>The whole pgws envelope, <c>{"payload":…,"channel":…,"id":…}</c>, as UTF-8: the raw endpoint's text frame.</summary>
-    public ReadOnlyMemory<byte> Envelope => _envelope;
+    /// <summary>The whole pgws envelope, <c>{"payload":…,"channel":…,"id":…}</c>, as UTF-8: the raw endpoint's text message.</summary>
+    public ReadOnlyMemory<byte> Envelope => _frame.AsMemory(_envelopeStart);
+
+    /// <summary>The envelope as one complete WebSocket text frame: the same bytes go to every raw socket.</summary>
+    internal ReadOnlyMemory<byte> WebSocketFrame => _frame;
 
     /// <summary>
     /// The <c>notify</c> invocation for SignalR. SerializedHubMessage caches its bytes per hub protocol, so
     /// every connection of a protocol shares one serialisation. Created on first use by the single dispatcher.
     /// </summary>
     internal SerializedHubMessage HubMessage =>
-        _hubMessage ??= new SerializedHubMessage(new InvocationMessage(NotifyHub.NotifyMethod, [new EnvelopeArgument(_envelope)]));
+        _hubMessage ??= new SerializedHubMessage(new InvocationMessage(NotifyHub.NotifyMethod, [new EnvelopeArgument(Envelope)]));
 
     /// <summary>Returns the envelope as text.</summary>
     /// <returns>The JSON of <see cref="Envelope"/>.</returns>
-    public override string ToString() => Encoding.UTF8.GetString(_envelope);
+    public override string ToString() => Encoding.UTF8.GetString(Envelope.Span);
 }

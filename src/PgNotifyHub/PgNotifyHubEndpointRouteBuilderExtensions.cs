@@ -131,6 +131,11 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
 
         // The endpoint brings its own WebSocket middleware, as SignalR does, so the application needs no UseWebSockets().
         var pipeline = endpoints.CreateApplicationBuilder();
+        pipeline.Use(static (context, next) =>
+        {
+            FrameBatchingUpgrade.Install(context);
+            return next(context);
+        });
         pipeline.UseWebSockets();
         pipeline.Run(endpoint.HandleAsync);
         return endpoints.Map(pattern, pipeline.Build()).WithDisplayName("PgNotifyHub WebSocket " + pattern);

@@ -8,7 +8,8 @@ namespace PgNotifyHub.Parsing;
 
 /// <summary>
 /// Turns a NOTIFY payload <c>audience,{json object}</c> into a <see cref="PgNotification"/> whose envelope is
-/// written once. The object is validated with a forward-only reader (no DOM) and kept byte for byte.
+/// written once, already framed as a WebSocket text message, in one exact-size array. The object is validated
+/// with a forward-only reader (no DOM) and kept byte for byte.
 /// </summary>
 internal static class NotificationParser
 {
@@ -58,18 +59,22 @@ internal static class NotificationParser
 
         var encodedChannel = EncodedChannels.GetOrAdd(channel, EncodeChannel);
         var objectLength = Encoding.UTF8.GetByteCount(json);
-        var envelope = new byte[PayloadPrefix.Length + objectLength + ChannelPrefix.Length + encodedChannel.Length
-            + IdPrefix.Length + GuidLength + EnvelopeSuffix.Length];
+        var envelopeLength = PayloadPrefix.Length + objectLength + ChannelPrefix.Length + encodedChannel.Length
+            + IdPrefix.Length + GuidLength + EnvelopeSuffix.Length;
+        var headerLength = WebSocketFrameHeader.LengthFor(envelopeLength);
+        var frame = new byte[headerLength + envelopeLength];
 
-        var payloadRange = new Range(PayloadPrefix.Length, PayloadPrefix.Length + objectLength);
-        Encoding.UTF8.GetBytes(json, envelope.AsSpan(payloadRange));
-        if (!IsSingleObject(envelope.AsSpan(payloadRange), out error))
+        var payloadStart = headerLength + PayloadPrefix.Length;
+        var payloadRange = new Range(payloadStart, payloadStart + objectLength);
+        Encoding.UTF8.GetBytes(json, frame.AsSpan(payloadRange));
+        if (!IsSingleObject(frame.AsSpan(payloadRange), out error))
         {
             return false;
         }
 
         var id = NotificationId.Next();
-        var writer = new SpanWriter(envelope);
+        WebSocketFrameHeader.WriteText(frame.AsSpan(0, headerLength), envelopeLength);
+        var writer = new SpanWriter(frame.AsSpan(headerLength));
         writer.Write(PayloadPrefix);
         writer.Skip(objectLength);
         writer.Write(ChannelPrefix);
@@ -78,7 +83,7 @@ internal static class NotificationParser
         writer.WriteGuid(id);
         writer.Write(EnvelopeSuffix);
 
-        notification = new PgNotification(channel, payload[..comma], id, envelope, payloadRange);
+        notification = new PgNotification(channel, payload[..comma], id, frame, headerLength, payloadRange);
         return true;
     }
 

@@ -8,9 +8,9 @@ namespace PgNotifyHub.Transports.SignalR;
 /// as they are, so SignalR clients get the same object, payload byte for byte, as raw WebSocket clients.
 /// </summary>
 [JsonConverter(typeof(EnvelopeArgumentConverter))]
-internal sealed class EnvelopeArgument(byte[] envelope)
+internal sealed class EnvelopeArgument(ReadOnlyMemory<byte> envelope)
 {
-    public byte[] Envelope { get; } = envelope;
+    public ReadOnlyMemory<byte> Envelope { get; } = envelope;
 }
 
 internal sealed class EnvelopeArgumentConverter : JsonConverter<EnvelopeArgument>
@@ -20,5 +20,5 @@ internal sealed class EnvelopeArgumentConverter : JsonConverter<EnvelopeArgument
 
     // The parser has validated the payload object and built the envelope itself.
     public override void Write(Utf8JsonWriter writer, EnvelopeArgument value, JsonSerializerOptions options) =>
-        writer.WriteRawValue(value.Envelope, skipInputValidation: true);
+        writer.WriteRawValue(value.Envelope.Span, skipInputValidation: true);
 }

@@ -61,8 +61,10 @@ internal sealed class WebSocketEndpoint(
                 KeepAliveInterval = settings.WebSocketKeepAliveInterval,
                 KeepAliveTimeout = settings.WebSocketKeepAliveInterval,
             });
+            var frames = FrameBatchingUpgrade.Of(context)?.Stream
+                ?? throw new InvalidOperationException("The WebSocket was not accepted through the endpoint's own pipeline.");
             // A client that vanishes is noticed by the socket's own reads; only shutdown needs a token.
-            await sink.RunAsync(socket, lifetime.ApplicationStopping);
+            await sink.RunAsync(socket, frames, lifetime.ApplicationStopping);
         }
         finally
         {

@@ -74,7 +74,10 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     }
 
     /// <summary>Sends queued notifications until the client leaves, falls behind or the host stops; then closes.</summary>
-    public async Task RunAsync(WebSocket socket, CancellationToken stoppingToken)
+    /// <param name="socket">The accepted WebSocket: it reads, answers pings and closes.</param>
+    /// <param name="frames">The stream under it, which the notifications' ready-made frames are written to.</param>
+    /// <param name="stoppingToken">Signals the host's shutdown.</param>
+    public async Task RunAsync(WebSocket socket, FrameBatchingStream frames, CancellationToken stoppingToken)
     {
         using var onStopping = stoppingToken.UnsafeRegister(sink => ((WebSocketSink)sink!).Stop(CloseReason.ShuttingDown), this);
         using var onDeadline = _sendDeadline.Token.UnsafeRegister(stuck => ((WebSocket)stuck!).Abort(), socket);
@@ -82,10 +85,10 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
 
         try
         {
-            await SendQueuedAsync(socket);
+            await SendQueuedAsync(frames);
             await CloseAsync(socket, receiving);
         }
-        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or IOException)
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
             Log.WebSocketEnded(_logger, _connectionId, exception.Message);
         }
@@ -100,15 +103,28 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         }
     }
 
-    // Stops at the first close reason: what is still queued is not worth delaying the close for.
-    private async Task SendQueuedAsync(WebSocket socket)
+    // Each notification is already a complete text frame, shared by every socket: it is written as it is,
+    // not copied through the WebSocket. What is queued together (the NOTIFYs of one transaction, a burst) goes
+    // out as one batch. Stops at the first close reason: what is still queued is not worth delaying the close for.
+    private async Task SendQueuedAsync(FrameBatchingStream frames)
     {
         var reader = _queue.Reader;
         while (CurrentReason == CloseReason.None && await reader.WaitToReadAsync())
         {
+            var batch = reader.Count > 1;
+            if (batch)
+            {
+                frames.BeginBatch();
+            }
+
             while (CurrentReason == CloseReason.None && reader.TryRead(out var notification))
             {
-                await socket.SendAsync(notification.Envelope, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                await frames.WriteAsync(notification.WebSocketFrame);
+            }
+
+            if (batch)
+            {
+                await frames.EndBatchAsync();
             }
         }
     }
