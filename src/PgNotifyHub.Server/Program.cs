@@ -3,7 +3,10 @@ using Npgsql;
 using PgNotifyHub;
 using PgNotifyHub.Server;
 
-var builder = WebApplication.CreateBuilder(args);
+// The slim builder leaves out what this server does not use (IIS integration, regex route constraints, hosting
+// startup assemblies); HTTPS endpoints configured under Kestrel:Endpoints keep working.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.WebHost.UseKestrelHttpsConfiguration();
 
 // pgws listens on :8080; --urls, ASPNETCORE_URLS or a "Urls" setting override it.
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
