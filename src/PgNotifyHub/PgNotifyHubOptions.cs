@@ -52,8 +52,9 @@ public sealed class PgNotifyHubOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// The number of messages queued for one connection (raw WebSocket or SignalR) before it is treated as a
-    /// slow consumer and closed, so it can neither hold memory without bound nor slow other clients.
+    /// The number of messages queued for one connection (raw WebSocket or SignalR) or in-process subscription
+    /// before it is treated as a slow consumer and closed, so it can neither hold memory without bound nor slow
+    /// other recipients.
     /// Default: 8192. Messages are shared by all their recipients, so a queue entry costs one reference; the
     /// bound must exceed the largest burst (say, the NOTIFYs of one bulk update) a healthy client should absorb.
     /// </summary>
