@@ -82,16 +82,9 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(configureTransports);
         var settings = CreateEndpointSettings(endpoints, configure, "MapPgNotifyHub(\"" + pattern + "\")");
 
+        var gate = ActivatorUtilities.CreateInstance<HubRequestGate>(endpoints.ServiceProvider, settings);
         var hub = endpoints.MapHub<NotifyHub>(pattern, configureTransports);
-        hub.Add(endpoint =>
-        {
-            var next = endpoint.RequestDelegate!;
-            endpoint.RequestDelegate = context =>
-            {
-                context.Items[NotifyHubLifetimeManager.EndpointSettingsKey] = settings;
-                return next(context);
-            };
-        });
+        hub.Add(endpoint => endpoint.RequestDelegate = gate.Wrap(endpoint.RequestDelegate!));
         return hub;
     }
 

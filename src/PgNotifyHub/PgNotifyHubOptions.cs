@@ -70,6 +70,16 @@ public sealed class PgNotifyHubOptions
     public TimeSpan WebSocketCloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The browser origins, besides the server's own, whose pages may connect, e.g. <c>https://app.example.com</c>;
+    /// <c>*</c> allows every origin. Default: empty, so only pages served by this server (same scheme, host and
+    /// port) may connect. A request with another <c>Origin</c> is refused with 403 on both endpoints: browsers send
+    /// cookies with cross-site WebSocket handshakes and CORS does not cover them (cross-site WebSocket hijacking).
+    /// Requests without an <c>Origin</c> header, from non-browser clients, are not affected. Behind a proxy that
+    /// changes the host or scheme, forward them (<c>UseForwardedHeaders</c>) or list the public origin here.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>
     /// Resolves the audiences of each connection from its HTTP request. Default: every connection is in the
     /// single audience <c>default</c>. Not bindable from configuration.
     /// </summary>

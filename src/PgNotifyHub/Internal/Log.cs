@@ -58,4 +58,7 @@ internal static partial class Log
 
     [LoggerMessage(404, LogLevel.Debug, "WebSocket connection {ConnectionId} ended: {Reason}", EventName = "WebSocketEnded")]
     public static partial void WebSocketEnded(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(405, LogLevel.Warning, "Refused {Transport} request {ConnectionId} from origin {Origin}: it is neither this server's origin nor listed in PgNotifyHub:AllowedOrigins.", EventName = "OriginRefused")]
+    public static partial void OriginRefused(ILogger logger, string transport, string connectionId, string origin);
 }

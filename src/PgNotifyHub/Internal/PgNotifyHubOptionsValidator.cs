@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using PgNotifyHub.Transports;
 
 namespace PgNotifyHub.Internal;
 
@@ -28,6 +29,14 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
         if (options.Channels.Distinct(StringComparer.Ordinal).Count() != options.Channels.Count)
         {
             failures.Add($"{Prefix}{nameof(options.Channels)} lists a channel more than once.");
+        }
+
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (!OriginPolicy.IsValidEntry(origin))
+            {
+                failures.Add($"{Prefix}{nameof(options.AllowedOrigins)} contains '{origin}', which is neither '*' nor an origin such as https://app.example.com (scheme, host and optional port; no path).");
+            }
         }
 
         RequirePositive(failures, options.ReconnectDelayMin, nameof(options.ReconnectDelayMin));

@@ -209,7 +209,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
     public async Task<WebSocketTestClient> ConnectNonReadingSignalRAsync(string audience)
     {
         var client = await WebSocketTestClient.ConnectAsync(
-            BaseUri, audience, startReceiving: false, receiveBufferSize: 4096, path: "/hub", TestContext.Current.CancellationToken).OrTimeout();
+            BaseUri, audience, startReceiving: false, receiveBufferSize: 4096, path: "/hub", cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
         Track(client);
         await client.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e", TestContext.Current.CancellationToken).OrTimeout();
         await WaitUntilRegisteredAsync(Channel, [audience]);

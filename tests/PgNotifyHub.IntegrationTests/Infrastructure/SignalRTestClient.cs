@@ -43,7 +43,8 @@ public sealed class SignalRTestClient : NotifyTestClient
         string? audienceHeader,
         CancellationToken cancellationToken,
         string path = "/hub",
-        HttpTransportType transport = HttpTransportType.WebSockets)
+        HttpTransportType transport = HttpTransportType.WebSockets,
+        string? origin = null)
     {
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(baseUri, path), options =>
@@ -53,6 +54,11 @@ public sealed class SignalRTestClient : NotifyTestClient
                 if (audienceHeader is not null)
                 {
                     options.Headers["X-Audience"] = audienceHeader;
+                }
+
+                if (origin is not null)
+                {
+                    options.Headers["Origin"] = origin;
                 }
             })
             .Build();

@@ -46,6 +46,7 @@ public sealed class WebSocketTestClient : NotifyTestClient
     /// <param name="startReceiving">False to not read until <see cref="StartReceiving"/>: a slow consumer.</param>
     /// <param name="receiveBufferSize">A small socket receive buffer makes a slow consumer's TCP window fill quickly.</param>
     /// <param name="path">The endpoint: the raw one, or <c>/hub</c> to speak SignalR's protocol by hand.</param>
+    /// <param name="origin">The Origin header a browser page would send; null to send none, as non-browser clients do.</param>
     /// <param name="cancellationToken">Cancels the connect.</param>
     public static async Task<WebSocketTestClient> ConnectAsync(
         Uri baseUri,
@@ -53,9 +54,10 @@ public sealed class WebSocketTestClient : NotifyTestClient
         bool startReceiving = true,
         int? receiveBufferSize = null,
         string path = "/ws",
+        string? origin = null,
         CancellationToken cancellationToken = default)
     {
-        var socket = CreateSocket(audienceHeader);
+        var socket = CreateSocket(audienceHeader, origin);
         var invoker = receiveBufferSize is { } size ? new HttpMessageInvoker(SmallBufferHandler(size)) : null;
         try
         {
@@ -85,9 +87,13 @@ public sealed class WebSocketTestClient : NotifyTestClient
     }
 
     /// <summary>Connects expecting the server to refuse the upgrade; returns the HTTP status it answered with.</summary>
-    public static async Task<HttpStatusCode> ConnectExpectingRefusalAsync(Uri baseUri, string? audienceHeader, CancellationToken cancellationToken)
+    public static Task<HttpStatusCode> ConnectExpectingRefusalAsync(Uri baseUri, string? audienceHeader, CancellationToken cancellationToken) =>
+        ConnectExpectingRefusalAsync(baseUri, audienceHeader, origin: null, cancellationToken);
+
+    /// <summary>Connects from a browser page of <paramref name="origin"/>, expecting a refusal; returns the HTTP status.</summary>
+    public static async Task<HttpStatusCode> ConnectExpectingRefusalAsync(Uri baseUri, string? audienceHeader, string? origin, CancellationToken cancellationToken)
     {
-        using var socket = CreateSocket(audienceHeader);
+        using var socket = CreateSocket(audienceHeader, origin);
         socket.Options.CollectHttpResponseDetails = true;
         try
         {
@@ -178,12 +184,17 @@ public sealed class WebSocketTestClient : NotifyTestClient
         }
     }
 
-    private static ClientWebSocket CreateSocket(string? audienceHeader)
+    private static ClientWebSocket CreateSocket(string? audienceHeader, string? origin)
     {
         var socket = new ClientWebSocket();
         if (audienceHeader is not null)
         {
             socket.Options.SetRequestHeader("X-Audience", audienceHeader);
+        }
+
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
         }
 
         return socket;

@@ -28,6 +28,9 @@ public sealed class OptionsValidationTests
         ["zero close timeout"] = o => o.WebSocketCloseTimeout = TimeSpan.Zero,
         ["no audience resolver"] = o => o.AudienceResolver = null!,
         ["no connection string"] = o => o.ConnectionString = null,
+        ["origin with a path"] = o => o.AllowedOrigins = ["https://app.example.com/app"],
+        ["origin without a scheme"] = o => o.AllowedOrigins = ["app.example.com"],
+        ["origin of another scheme"] = o => o.AllowedOrigins = ["ftp://app.example.com"],
     };
 
     public static TheoryData<string, string> BadSettingCases => new()
@@ -47,6 +50,9 @@ public sealed class OptionsValidationTests
         { "zero close timeout", "WebSocketCloseTimeout" },
         { "no audience resolver", "AudienceResolver" },
         { "no connection string", "ConnectionString" },
+        { "origin with a path", "AllowedOrigins" },
+        { "origin without a scheme", "AllowedOrigins" },
+        { "origin of another scheme", "AllowedOrigins" },
     };
 
     [Theory]
@@ -120,6 +126,20 @@ public sealed class OptionsValidationTests
         Assert.Equal(8192, options.SendQueueCapacity);
         Assert.Equal(TimeSpan.FromSeconds(30), options.WebSocketKeepAliveInterval);
         Assert.Equal(TimeSpan.FromSeconds(5), options.WebSocketCloseTimeout);
+        Assert.Empty(options.AllowedOrigins);
+    }
+
+    [Theory]
+    [InlineData("*")]
+    [InlineData("https://app.example.com")]
+    [InlineData("https://app.example.com/")]
+    [InlineData("http://localhost:5173")]
+    public async Task Allowed_origins_accept_the_wildcard_and_bare_origins(string origin)
+    {
+        using var host = BuildHost(configure: o => o.AllowedOrigins = [origin]);
+
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        await host.StopAsync(TestContext.Current.CancellationToken);
     }
 
     [Fact]

@@ -21,6 +21,14 @@ internal sealed class WebSocketEndpoint(
 {
     public async Task HandleAsync(HttpContext context)
     {
+        var settings = options.Value;
+        if (!OriginPolicy.Allows(context, settings.AllowedOrigins, out var origin))
+        {
+            Log.OriginRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, origin);
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
         if (!context.WebSockets.IsWebSocketRequest)
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -28,7 +36,6 @@ internal sealed class WebSocketEndpoint(
             return;
         }
 
-        var settings = options.Value;
         IReadOnlyList<string> audiences;
         string? refusal;
         try
