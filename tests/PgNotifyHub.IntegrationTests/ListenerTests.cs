@@ -52,6 +52,23 @@ public sealed class ListenerTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Startup_logs_the_effective_configuration_once_and_never_the_password()
+    {
+        const string Password = "not-for-logs-3f9a";
+        await using var host = await NotifyTestHost.StartAsync(
+            postgres,
+            options => options.AllowedOrigins = ["https://app.example.com"],
+            connectionString: postgres.ConnectionString + ";Password=" + Password);
+
+        var starting = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "Starting");
+        Assert.Equal(LogLevel.Information, starting.Level);
+        Assert.Contains(host.Channel, starting.Message, StringComparison.Ordinal);
+        Assert.Contains("https://app.example.com", starting.Message, StringComparison.Ordinal);
+        Assert.Contains("8192", starting.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(host.Logs.Entries, e => e.ToString().Contains(Password, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Listener_uses_the_NpgsqlDataSource_registered_in_dependency_injection()
     {
         await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);

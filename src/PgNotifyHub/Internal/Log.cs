@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(105, LogLevel.Information, "PgNotifyHub listener changed its channels on backend process {BackendProcessId}: now listening on {Added}, no longer on {Removed}.", EventName = "ChannelsChanged")]
     public static partial void ChannelsChanged(ILogger logger, string added, string removed, int backendProcessId);
 
+    [LoggerMessage(106, LogLevel.Information, "PgNotifyHub starting: database {Database}; default channels {Channels}; reconnect after {ReconnectDelayMin} to {ReconnectDelayMax}; heartbeat every {HeartbeatInterval}; send queue {SendQueueCapacity} messages per connection; allowed origins {AllowedOrigins}.", EventName = "Starting")]
+    public static partial void Starting(ILogger logger, string database, string channels, TimeSpan reconnectDelayMin, TimeSpan reconnectDelayMax, TimeSpan heartbeatInterval, int sendQueueCapacity, string allowedOrigins);
+
     [LoggerMessage(200, LogLevel.Warning, "Dropped a notification on channel {Channel}: {Reason}. The payload must be 'audience,{{json object}}'.", EventName = "InvalidPayload")]
     public static partial void InvalidPayload(ILogger logger, string channel, string reason);
 

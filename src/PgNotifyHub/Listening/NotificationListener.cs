@@ -93,6 +93,7 @@ internal sealed class NotificationListener : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        LogEffectiveConfiguration();
         var failedAttempts = 0;
         var failingSince = 0L;
         while (!stoppingToken.IsCancellationRequested)
@@ -238,6 +239,23 @@ internal sealed class NotificationListener : BackgroundService
     }
 
     private void WakeUp() => Volatile.Read(ref _wakeUp).Cancel();
+
+    // One line an operator can check the deployment against. The database is named by its parts only, so no
+    // password or other secret of the connection string can reach the log.
+    private void LogEffectiveConfiguration()
+    {
+        var connection = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString);
+        var database = $"{connection.Host}:{connection.Port}/{connection.Database ?? connection.Username} as {connection.Username}";
+        Log.Starting(
+            _logger,
+            database,
+            Describe(_options.Channels),
+            _options.ReconnectDelayMin,
+            _options.ReconnectDelayMax,
+            _options.HeartbeatInterval,
+            _options.SendQueueCapacity,
+            _options.AllowedOrigins.Count == 0 ? "(same origin only)" : string.Join(", ", _options.AllowedOrigins));
+    }
 
     private static string Describe(IEnumerable<string> channels) =>
         channels.Any() ? string.Join(", ", channels.Order(StringComparer.Ordinal)) : "(none)";
