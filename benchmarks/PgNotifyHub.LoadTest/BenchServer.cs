@@ -248,7 +248,7 @@ internal sealed class BenchServer : IAsyncDisposable
 
             try
             {
-                using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative), cancellationToken);
+                using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative), cancellationToken);
                 last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}";
                 if (response.StatusCode == HttpStatusCode.OK && last.EndsWith("Healthy", StringComparison.Ordinal))
                 {
@@ -267,7 +267,7 @@ internal sealed class BenchServer : IAsyncDisposable
             await Task.Delay(100, cancellationToken);
         }
 
-        throw new TimeoutException($"{baseUri}healthz was not Healthy within {StartTimeout.TotalSeconds:0} s; last answer: {last}.");
+        throw new TimeoutException($"{baseUri}readyz was not Healthy within {StartTimeout.TotalSeconds:0} s; last answer: {last}.");
     }
 
     // `dotnet` of the runtime this benchmark runs on: <root>/shared/Microsoft.NETCore.App/<version>/ → <root>/dotnet.

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Npgsql;
 using PgNotifyHub;
@@ -29,7 +30,10 @@ app.UseStaticFiles(new StaticFileOptions { FileProvider = pages });
 
 app.MapPgNotifyHub(paths["Hub"] ?? "/hub");
 app.MapPgNotifyWebSocket(paths["WebSocket"] ?? "/ws");
-app.MapHealthChecks(paths["Health"] ?? "/healthz");
+// Liveness says only that the process answers; readiness that the listener is connected and PostgreSQL's NOTIFY
+// queue is not filling up, so a load balancer sends clients only to a node that delivers.
+app.MapHealthChecks(paths["Health"] ?? "/healthz", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks(paths["Ready"] ?? "/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 
 // Lets the demo page send without psql; never on unless asked for (scripts/run-server.sh asks).
 if (app.Configuration.GetValue<bool>("DevNotify:Enabled"))

@@ -45,11 +45,19 @@ public sealed class PgNotifyHubOptions
     public TimeSpan ReconnectDelayMax { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// How long the listener may wait without traffic before it runs a trivial query to prove its connection
-    /// is alive. A broken connection that raised no error is then found within this interval plus the
-    /// command timeout. Default: 15 s.
+    /// How often the listener runs a heartbeat query on its connection, busy or idle: it proves the connection
+    /// alive, so one broken without an error is found within this interval plus the command timeout, and it
+    /// measures PostgreSQL's NOTIFY queue (see <see cref="NotifyQueueUsageThreshold"/>). Default: 15 s.
     /// </summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The fraction of PostgreSQL's NOTIFY queue (<c>pg_notification_queue_usage()</c>, measured at every heartbeat)
+    /// from which the health check <c>pgnotifyhub-notify-queue</c> reports Unhealthy. Default: 0.5. A queue that
+    /// fills up means a listening session does not consume; when it is full, every notifying transaction fails.
+    /// Must be greater than 0 and at most 1.
+    /// </summary>
+    public double NotifyQueueUsageThreshold { get; set; } = 0.5;
 
     /// <summary>
     /// The number of messages queued for one connection (raw WebSocket or SignalR) or in-process subscription

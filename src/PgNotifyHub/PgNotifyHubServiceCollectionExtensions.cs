@@ -14,6 +14,7 @@ namespace PgNotifyHub;
 public static class PgNotifyHubServiceCollectionExtensions
 {
     private const string JsonProtocolName = "json";
+    private const string ReadinessTag = "ready";
 
     /// <summary>
     /// Adds PgNotifyHub configured from the <c>PgNotifyHub</c> configuration section only.
@@ -28,8 +29,8 @@ public static class PgNotifyHubServiceCollectionExtensions
     /// dispatcher, SignalR and the raw WebSocket endpoint's services, with
     /// <see cref="PgNotifyHubOptions"/> bound from the <c>PgNotifyHub</c> configuration section and then
     /// <paramref name="configure"/>. Options are validated when the host starts; invalid settings stop it with
-    /// an <see cref="OptionsValidationException"/> naming each one. Also registers the health check
-    /// <c>pgnotifyhub-listener</c>. Calling it again only adds <paramref name="configure"/>.
+    /// an <see cref="OptionsValidationException"/> naming each one. Also registers the health checks
+    /// <c>pgnotifyhub-listener</c> and <c>pgnotifyhub-notify-queue</c>, tagged <c>ready</c>. Calling it again only adds <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The application's services.</param>
     /// <param name="configure">Sets options in code, after configuration has been bound.</param>
@@ -81,7 +82,9 @@ public static class PgNotifyHubServiceCollectionExtensions
             provider.GetRequiredService<IOptions<PgNotifyHubOptions>>(),
             provider.GetRequiredService<PgNotifyHubMetrics>(),
             provider.GetRequiredService<ILogger<PgNotifyListener>>()));
-        services.AddHealthChecks().AddCheck<ListenerHealthCheck>(ListenerHealthCheck.Name);
+        services.AddHealthChecks()
+            .AddCheck<ListenerHealthCheck>(ListenerHealthCheck.Name, tags: [ReadinessTag])
+            .AddCheck<NotifyQueueHealthCheck>(NotifyQueueHealthCheck.Name, tags: [ReadinessTag]);
         return services;
     }
 

@@ -31,6 +31,7 @@ public sealed class StandaloneServerTests(PostgresFixture postgres)
         using var http = new HttpClient { BaseAddress = baseUri };
 
         Assert.Equal("Healthy", await http.GetStringAsync("/healthz", cancellationToken).OrTimeout());
+        Assert.Equal("Healthy", await http.GetStringAsync("/readyz", cancellationToken).OrTimeout());
         Assert.Contains("signalr.min.js", await http.GetStringAsync("/", cancellationToken).OrTimeout(), StringComparison.Ordinal);
         Assert.Contains("new WebSocket(", await http.GetStringAsync("/pgws.html", cancellationToken).OrTimeout(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/lib/signalr/signalr.min.js", cancellationToken).OrTimeout()).StatusCode);

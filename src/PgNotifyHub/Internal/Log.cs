@@ -20,8 +20,8 @@ internal static partial class Log
     [LoggerMessage(103, LogLevel.Information, "PgNotifyHub listener recovered after {Attempts} failed attempts and {Downtime} without a connection.", EventName = "ListenerRecovered")]
     public static partial void ListenerRecovered(ILogger logger, int attempts, TimeSpan downtime);
 
-    [LoggerMessage(104, LogLevel.Debug, "PgNotifyHub listener connection is idle; checking that it is alive.", EventName = "ListenerHeartbeat")]
-    public static partial void ListenerHeartbeat(ILogger logger);
+    [LoggerMessage(104, LogLevel.Debug, "PgNotifyHub listener heartbeat: the connection is alive and PostgreSQL's NOTIFY queue is {Usage:P4} full.", EventName = "ListenerHeartbeat")]
+    public static partial void ListenerHeartbeat(ILogger logger, double usage);
 
     [LoggerMessage(105, LogLevel.Information, "PgNotifyHub listener changed its channels on backend process {BackendProcessId}: now listening on {Added}, no longer on {Removed}.", EventName = "ChannelsChanged")]
     public static partial void ChannelsChanged(ILogger logger, string added, string removed, int backendProcessId);

@@ -50,6 +50,11 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
         RequirePositive(failures, options.WebSocketKeepAliveInterval, nameof(options.WebSocketKeepAliveInterval));
         RequirePositive(failures, options.WebSocketCloseTimeout, nameof(options.WebSocketCloseTimeout));
 
+        if (!(options.NotifyQueueUsageThreshold > 0 && options.NotifyQueueUsageThreshold <= 1))
+        {
+            failures.Add($"{Prefix}{nameof(options.NotifyQueueUsageThreshold)} must be greater than 0 and at most 1, not {options.NotifyQueueUsageThreshold}.");
+        }
+
         if (options.SendQueueCapacity < 1)
         {
             failures.Add($"{Prefix}{nameof(options.SendQueueCapacity)} must be at least 1, not {options.SendQueueCapacity}.");

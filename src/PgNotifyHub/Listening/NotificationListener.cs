@@ -28,6 +28,7 @@ internal sealed class NotificationListener : BackgroundService
     private readonly ILogger<NotificationListener> _logger;
     private ListeningSession _session = new();
     private IReadOnlySet<string> _listened = new HashSet<string>();
+    private double _notifyQueueUsage = double.NaN;
 
     // Cancelled to interrupt the wait when the channel set changes. Replaced only by the listening loop, and
     // always before it reads the set, so a change made after that read cancels the token the loop waits on.
@@ -38,12 +39,14 @@ internal sealed class NotificationListener : BackgroundService
         IServiceProvider services,
         NotificationQueue queue,
         ListenedChannels channels,
+        PgNotifyHubMetrics metrics,
         ILoggerFactory loggerFactory)
     {
         _options = options.Value;
         _queue = queue;
         _channels = channels;
         _channels.Changed += WakeUp;
+        metrics.ObserveNotifyQueueUsage(() => NotifyQueueUsage);
         _logger = loggerFactory.CreateLogger<NotificationListener>();
 
         if (string.IsNullOrWhiteSpace(_options.ConnectionString))
@@ -67,6 +70,12 @@ internal sealed class NotificationListener : BackgroundService
     public ListenerState State => Volatile.Read(ref _session).BackendProcessId.Task.IsCompleted
         ? ListenerState.Listening
         : ListenerState.Connecting;
+
+    /// <summary>
+    /// The fraction of PostgreSQL's NOTIFY queue in use (<c>pg_notification_queue_usage()</c>) at the last
+    /// heartbeat; NaN before the first one.
+    /// </summary>
+    public double NotifyQueueUsage => Volatile.Read(ref _notifyQueueUsage);
 
     /// <summary>The channels LISTENed on the current connection; empty while there is none.</summary>
     public IReadOnlySet<string> Listened => Volatile.Read(ref _listened);
@@ -166,7 +175,10 @@ internal sealed class NotificationListener : BackgroundService
             session.BackendProcessId.TrySetResult(connection.ProcessID);
             onListening(connection.ProcessID);
 
-            await using var heartbeat = new NpgsqlCommand("SELECT 1", connection);
+            // The heartbeat proves the connection alive and measures PostgreSQL's NOTIFY queue, whose filling up
+            // makes every notifying transaction fail; it runs every interval, busy or idle.
+            await using var heartbeat = new NpgsqlCommand("SELECT pg_notification_queue_usage()", connection);
+            var nextHeartbeat = Stopwatch.GetTimestamp();
             while (true)
             {
                 foreach (var notification in received)
@@ -184,14 +196,21 @@ internal sealed class NotificationListener : BackgroundService
                     continue;
                 }
 
+                var untilHeartbeat = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), nextHeartbeat);
+                if (untilHeartbeat <= TimeSpan.Zero)
+                {
+                    var usage = (double)(await heartbeat.ExecuteScalarAsync(cancellationToken))!;
+                    Volatile.Write(ref _notifyQueueUsage, usage);
+                    Log.ListenerHeartbeat(_logger, usage);
+                    nextHeartbeat = Stopwatch.GetTimestamp() + (long)(_options.HeartbeatInterval.TotalSeconds * Stopwatch.Frequency);
+                    continue;
+                }
+
                 var wakeUp = Volatile.Read(ref _wakeUp);
                 try
                 {
-                    if (!await connection.WaitAsync(_options.HeartbeatInterval, wakeUp.Token))
-                    {
-                        Log.ListenerHeartbeat(_logger);
-                        await heartbeat.ExecuteNonQueryAsync(cancellationToken);
-                    }
+                    // Whole milliseconds, rounded up: Npgsql takes a timeout of 0 ms to mean none at all.
+                    await connection.WaitAsync(TimeSpan.FromMilliseconds(Math.Ceiling(untilHeartbeat.TotalMilliseconds)), wakeUp.Token);
                 }
                 catch (OperationCanceledException) when (wakeUp.IsCancellationRequested)
                 {

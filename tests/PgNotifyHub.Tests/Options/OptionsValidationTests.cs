@@ -31,6 +31,9 @@ public sealed class OptionsValidationTests
         ["origin with a path"] = o => o.AllowedOrigins = ["https://app.example.com/app"],
         ["origin without a scheme"] = o => o.AllowedOrigins = ["app.example.com"],
         ["origin of another scheme"] = o => o.AllowedOrigins = ["ftp://app.example.com"],
+        ["zero queue threshold"] = o => o.NotifyQueueUsageThreshold = 0,
+        ["queue threshold above 1"] = o => o.NotifyQueueUsageThreshold = 1.5,
+        ["queue threshold NaN"] = o => o.NotifyQueueUsageThreshold = double.NaN,
     };
 
     public static TheoryData<string, string> BadSettingCases => new()
@@ -53,6 +56,9 @@ public sealed class OptionsValidationTests
         { "origin with a path", "AllowedOrigins" },
         { "origin without a scheme", "AllowedOrigins" },
         { "origin of another scheme", "AllowedOrigins" },
+        { "zero queue threshold", "NotifyQueueUsageThreshold" },
+        { "queue threshold above 1", "NotifyQueueUsageThreshold" },
+        { "queue threshold NaN", "NotifyQueueUsageThreshold" },
     };
 
     [Theory]
@@ -127,6 +133,7 @@ public sealed class OptionsValidationTests
         Assert.Equal(TimeSpan.FromSeconds(30), options.WebSocketKeepAliveInterval);
         Assert.Equal(TimeSpan.FromSeconds(5), options.WebSocketCloseTimeout);
         Assert.Empty(options.AllowedOrigins);
+        Assert.Equal(0.5, options.NotifyQueueUsageThreshold);
     }
 
     [Theory]
