@@ -91,7 +91,13 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
 
     void INotificationSink.Post(PgNotification notification)
     {
-        if (_queue.Writer.TryWrite(notification) || Volatile.Read(ref _closed) != 0)
+        if (_queue.Writer.TryWrite(notification))
+        {
+            _metrics.NotificationsDelivered(Transport, 1);
+            return;
+        }
+
+        if (Volatile.Read(ref _closed) != 0)
         {
             return;
         }

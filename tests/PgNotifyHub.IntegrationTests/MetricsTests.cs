@@ -30,11 +30,38 @@ public sealed class MetricsTests(PostgresFixture postgres)
         Assert.Equal(0, meter["pgnotifyhub.connections.slow_consumer_closed"]);
     }
 
+    [Fact]
+    public async Task Meter_counts_deliveries_by_transport_reconnects_and_the_age_of_the_last_notification()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        var audience = Names.Audience();
+        var signalR = await host.ConnectSignalRAsync(audience);
+        var webSocket = await host.ConnectWebSocketAsync(audience);
+        await using var subscription = await host.SubscribeAsync(host.Channel, audience);
+        Assert.Null(meter.Observe("pgnotifyhub.notifications.last_received_age"));
+
+        await postgres.NotifySeriesAsync(host.Channel, audience, 5, cancellationToken);
+        await signalR.ReceiveAsync(5);
+        await webSocket.ReceiveAsync(5);
+        var backend = await host.ListeningBackendAsync();
+        await postgres.TerminateBackendAsync(backend, cancellationToken);
+        await host.ReconnectedBackendAsync(backend);
+
+        Assert.Equal(5, meter["pgnotifyhub.notifications.delivered", "signalr"]);
+        Assert.Equal(5, meter["pgnotifyhub.notifications.delivered", "websocket"]);
+        Assert.Equal(5, meter["pgnotifyhub.notifications.delivered", "subscription"]);
+        Assert.Equal(1, meter["pgnotifyhub.listener.reconnects"]);
+        Assert.InRange(meter.Observe("pgnotifyhub.notifications.last_received_age")!.Value, 0, TimeoutExtensions.DefaultTimeout.TotalSeconds);
+    }
+
     /// <summary>Sums every measurement of the host's own meter, by instrument and transport tag.</summary>
     private sealed class MeterTotals : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly ConcurrentDictionary<string, long> _totals = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, double> _observed = new(StringComparer.Ordinal);
 
         public MeterTotals(IMeterFactory hostMeters)
         {
@@ -58,10 +85,19 @@ public sealed class MetricsTests(PostgresFixture postgres)
 
                 _totals.AddOrUpdate(Key(instrument.Name, transport), value, (_, total) => total + value);
             });
+            _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => _observed[instrument.Name] = value);
             _listener.Start();
         }
 
         public long this[string instrument, string transport = ""] => _totals.GetValueOrDefault(Key(instrument, transport));
+
+        /// <summary>Collects the observable instruments now; the last value of <paramref name="instrument"/>, if it reported one.</summary>
+        public double? Observe(string instrument)
+        {
+            _observed.TryRemove(instrument, out _);
+            _listener.RecordObservableInstruments();
+            return _observed.TryGetValue(instrument, out var value) ? value : null;
+        }
 
         public void Dispose() => _listener.Dispose();
 

@@ -25,6 +25,7 @@ internal sealed class NotificationListener : BackgroundService
     private readonly bool _ownsDataSource;
     private readonly NotificationQueue _queue;
     private readonly ListenedChannels _channels;
+    private readonly PgNotifyHubMetrics _metrics;
     private readonly ILogger<NotificationListener> _logger;
     private ListeningSession _session = new();
     private IReadOnlySet<string> _listened = new HashSet<string>();
@@ -46,6 +47,7 @@ internal sealed class NotificationListener : BackgroundService
         _queue = queue;
         _channels = channels;
         _channels.Changed += WakeUp;
+        _metrics = metrics;
         metrics.ObserveNotifyQueueUsage(() => NotifyQueueUsage);
         _logger = loggerFactory.CreateLogger<NotificationListener>();
 
@@ -104,6 +106,7 @@ internal sealed class NotificationListener : BackgroundService
     {
         LogEffectiveConfiguration();
         var failedAttempts = 0;
+        var sessions = 0;
         var failingSince = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -112,6 +115,11 @@ internal sealed class NotificationListener : BackgroundService
                 await ListenAsync(onListening: backend =>
                 {
                     Log.Listening(_logger, Describe(Listened), backend);
+                    if (sessions++ > 0)
+                    {
+                        _metrics.ListenerReconnected();
+                    }
+
                     if (failedAttempts > 0)
                     {
                         Log.ListenerRecovered(_logger, failedAttempts, Stopwatch.GetElapsedTime(failingSince));
@@ -172,8 +180,9 @@ internal sealed class NotificationListener : BackgroundService
             using var wakeUpOnStop = cancellationToken.UnsafeRegister(static listener => ((NotificationListener)listener!).WakeUp(), this);
 
             var listenedVersion = await ApplyChannelsAsync(connection, isNewConnection: true, cancellationToken);
-            session.BackendProcessId.TrySetResult(connection.ProcessID);
+            // Logged and counted first, so whoever awaits listening sees both.
             onListening(connection.ProcessID);
+            session.BackendProcessId.TrySetResult(connection.ProcessID);
 
             // The heartbeat proves the connection alive and measures PostgreSQL's NOTIFY queue, whose filling up
             // makes every notifying transaction fail; it runs every interval, busy or idle.

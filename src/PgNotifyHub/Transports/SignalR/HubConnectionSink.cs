@@ -48,6 +48,7 @@ internal sealed class HubConnectionSink(
         try
         {
             await write;
+            metrics.NotificationsDelivered(Transport, 1);
         }
         catch (Exception)
         {

@@ -117,15 +117,19 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
                 frames.BeginBatch();
             }
 
+            var written = 0;
             while (CurrentReason == CloseReason.None && reader.TryRead(out var notification))
             {
                 await frames.WriteAsync(notification.WebSocketFrame);
+                written++;
             }
 
             if (batch)
             {
                 await frames.EndBatchAsync();
             }
+
+            _metrics.NotificationsDelivered(Transport, written);
         }
     }
 
