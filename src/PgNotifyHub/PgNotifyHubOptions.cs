@@ -88,6 +88,28 @@ public sealed class PgNotifyHubOptions
     public IList<string> AllowedOrigins { get; set; } = [];
 
     /// <summary>
+    /// The most connections, raw WebSocket and SignalR together, the process serves at once. Default:
+    /// <see langword="null"/>, no limit. A connection over the limit is refused: the raw endpoint answers 503,
+    /// and a SignalR connection is closed; both are logged. At least 1 when set.
+    /// </summary>
+    public int? MaxConnections { get; set; }
+
+    /// <summary>
+    /// The most audiences one connection may belong to. Default: 1000. A resolver that returns more refuses the
+    /// connection (403 on the raw endpoint, closed on SignalR), so a claim with a runaway list cannot make one
+    /// connection cost thousands of routes. At least 1.
+    /// </summary>
+    public int MaxAudiencesPerConnection { get; set; } = 1000;
+
+    /// <summary>
+    /// The largest message a raw WebSocket client may send, in bytes. Clients only receive, so anything they send
+    /// is read and discarded; this bounds what that costs. Default: 4096. A socket that sends more is closed with
+    /// 1009 (message too big). SignalR clients are bounded by SignalR's own <c>MaximumReceiveMessageSize</c>.
+    /// At least 256.
+    /// </summary>
+    public int MaxClientMessageSize { get; set; } = 4096;
+
+    /// <summary>
     /// Resolves the audiences of each connection from its HTTP request. Default: every connection is in the
     /// single audience <c>default</c>. Not bindable from configuration.
     /// </summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using PgNotifyHub.Delivery;
 using PgNotifyHub.Internal;
 using PgNotifyHub.Listening;
+using PgNotifyHub.Transports;
 using PgNotifyHub.Transports.SignalR;
 
 namespace PgNotifyHub;
@@ -72,6 +73,7 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddSingleton<NotificationQueue>();
         services.AddSingleton<NotificationRouter>();
         services.AddSingleton<ListenedChannels>();
+        services.AddSingleton<ConnectionLimit>();
         services.AddSingleton<NotificationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
         services.AddHostedService<NotificationDispatcher>();

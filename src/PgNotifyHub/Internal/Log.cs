@@ -64,4 +64,7 @@ internal static partial class Log
 
     [LoggerMessage(405, LogLevel.Warning, "Refused {Transport} request {ConnectionId} from origin {Origin}: it is neither this server's origin nor listed in PgNotifyHub:AllowedOrigins.", EventName = "OriginRefused")]
     public static partial void OriginRefused(ILogger logger, string transport, string connectionId, string origin);
+
+    [LoggerMessage(406, LogLevel.Warning, "Closing WebSocket connection {ConnectionId}: it sent a message larger than {MaxSize} bytes (PgNotifyHub:MaxClientMessageSize).", EventName = "ClientMessageTooBig")]
+    public static partial void ClientMessageTooBig(ILogger logger, string connectionId, int maxSize);
 }

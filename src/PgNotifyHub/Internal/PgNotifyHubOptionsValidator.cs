@@ -9,6 +9,9 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
 {
     private const string Prefix = PgNotifyHubOptions.SectionName + ":";
 
+    // Room for SignalR's handshake and pings, and for a raw client's close frame with its reason.
+    private const int MinClientMessageSize = 256;
+
     public ValidateOptionsResult Validate(string? name, PgNotifyHubOptions options)
     {
         var failures = new List<string>();
@@ -53,6 +56,21 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
         if (!(options.NotifyQueueUsageThreshold > 0 && options.NotifyQueueUsageThreshold <= 1))
         {
             failures.Add($"{Prefix}{nameof(options.NotifyQueueUsageThreshold)} must be greater than 0 and at most 1, not {options.NotifyQueueUsageThreshold}.");
+        }
+
+        if (options.MaxConnections < 1)
+        {
+            failures.Add($"{Prefix}{nameof(options.MaxConnections)} must be at least 1 when set, not {options.MaxConnections}.");
+        }
+
+        if (options.MaxAudiencesPerConnection < 1)
+        {
+            failures.Add($"{Prefix}{nameof(options.MaxAudiencesPerConnection)} must be at least 1, not {options.MaxAudiencesPerConnection}.");
+        }
+
+        if (options.MaxClientMessageSize < MinClientMessageSize)
+        {
+            failures.Add($"{Prefix}{nameof(options.MaxClientMessageSize)} must be at least {MinClientMessageSize} bytes, not {options.MaxClientMessageSize}.");
         }
 
         if (options.SendQueueCapacity < 1)

@@ -34,6 +34,9 @@ public sealed class OptionsValidationTests
         ["zero queue threshold"] = o => o.NotifyQueueUsageThreshold = 0,
         ["queue threshold above 1"] = o => o.NotifyQueueUsageThreshold = 1.5,
         ["queue threshold NaN"] = o => o.NotifyQueueUsageThreshold = double.NaN,
+        ["zero max connections"] = o => o.MaxConnections = 0,
+        ["zero audiences per connection"] = o => o.MaxAudiencesPerConnection = 0,
+        ["tiny client message size"] = o => o.MaxClientMessageSize = 100,
     };
 
     public static TheoryData<string, string> BadSettingCases => new()
@@ -59,6 +62,9 @@ public sealed class OptionsValidationTests
         { "zero queue threshold", "NotifyQueueUsageThreshold" },
         { "queue threshold above 1", "NotifyQueueUsageThreshold" },
         { "queue threshold NaN", "NotifyQueueUsageThreshold" },
+        { "zero max connections", "MaxConnections" },
+        { "zero audiences per connection", "MaxAudiencesPerConnection" },
+        { "tiny client message size", "MaxClientMessageSize" },
     };
 
     [Theory]
@@ -134,6 +140,9 @@ public sealed class OptionsValidationTests
         Assert.Equal(TimeSpan.FromSeconds(5), options.WebSocketCloseTimeout);
         Assert.Empty(options.AllowedOrigins);
         Assert.Equal(0.5, options.NotifyQueueUsageThreshold);
+        Assert.Null(options.MaxConnections);
+        Assert.Equal(1000, options.MaxAudiencesPerConnection);
+        Assert.Equal(4096, options.MaxClientMessageSize);
     }
 
     [Theory]

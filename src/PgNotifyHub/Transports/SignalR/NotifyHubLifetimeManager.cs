@@ -20,6 +20,7 @@ namespace PgNotifyHub.Transports.SignalR;
 /// </remarks>
 internal sealed class NotifyHubLifetimeManager(
     NotificationRouter router,
+    ConnectionLimit limit,
     IOptions<PgNotifyHubOptions> options,
     PgNotifyHubMetrics metrics,
     ILogger<NotifyHubLifetimeManager> logger,
@@ -54,7 +55,7 @@ internal sealed class NotifyHubLifetimeManager(
         string? refusal;
         try
         {
-            (audiences, refusal) = await AudienceResolution.ResolveAsync(endpoint.AudienceResolver, httpContext);
+            (audiences, refusal) = await AudienceResolution.ResolveAsync(endpoint.AudienceResolver, httpContext, options.Value.MaxAudiencesPerConnection);
         }
         catch (Exception exception)
         {
@@ -74,6 +75,13 @@ internal sealed class NotifyHubLifetimeManager(
             await AddToGroupAsync(connection.ConnectionId, NotifyHub.GroupName(audience), connection.ConnectionAborted);
         }
 
+        // Taken last, right before the sink that gives it back on disconnect, so no failure can leak it.
+        if (!limit.TryAcquire())
+        {
+            Refuse(connection, limit.Refusal);
+            return;
+        }
+
         var sink = new HubConnectionSink(connection, endpoint.RoutesFor(audiences), options.Value.SendQueueCapacity, metrics, logger);
         connection.Items[SinkKey] = sink;
         router.Register(sink);
@@ -85,6 +93,7 @@ internal sealed class NotifyHubLifetimeManager(
     {
         if (connection.Items.Remove(SinkKey, out var sink))
         {
+            limit.Release();
             router.Unregister((HubConnectionSink)sink!);
             metrics.ConnectionClosed(HubConnectionSink.Transport);
             Log.ConnectionClosed(logger, HubConnectionSink.Transport, connection.ConnectionId);

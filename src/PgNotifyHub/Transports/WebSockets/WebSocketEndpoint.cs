@@ -14,6 +14,7 @@ namespace PgNotifyHub.Transports.WebSockets;
 internal sealed class WebSocketEndpoint(
     EndpointSettings endpoint,
     NotificationRouter router,
+    ConnectionLimit limit,
     IOptions<PgNotifyHubOptions> options,
     IHostApplicationLifetime lifetime,
     PgNotifyHubMetrics metrics,
@@ -40,7 +41,7 @@ internal sealed class WebSocketEndpoint(
         string? refusal;
         try
         {
-            (audiences, refusal) = await AudienceResolution.ResolveAsync(endpoint.AudienceResolver, context);
+            (audiences, refusal) = await AudienceResolution.ResolveAsync(endpoint.AudienceResolver, context, settings.MaxAudiencesPerConnection);
         }
         catch (Exception exception)
         {
@@ -56,8 +57,16 @@ internal sealed class WebSocketEndpoint(
             return;
         }
 
+        if (!limit.TryAcquire())
+        {
+            Log.ConnectionRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, limit.Refusal);
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
         // Registered before the handshake completes, so a client that sees its socket open misses nothing.
-        using var sink = new WebSocketSink(endpoint.RoutesFor(audiences), settings.SendQueueCapacity, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
+        using var sink = new WebSocketSink(
+            endpoint.RoutesFor(audiences), settings.SendQueueCapacity, settings.MaxClientMessageSize, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
         router.Register(sink);
         metrics.ConnectionOpened(WebSocketSink.Transport);
         Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
@@ -75,6 +84,7 @@ internal sealed class WebSocketEndpoint(
         }
         finally
         {
+            limit.Release();
             router.Unregister(sink);
             metrics.ConnectionClosed(WebSocketSink.Transport);
             Log.ConnectionClosed(logger, WebSocketSink.Transport, context.TraceIdentifier);

@@ -24,6 +24,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     private readonly CancellationTokenSource _sendDeadline = new();
     private readonly TimeSpan _closeTimeout;
     private readonly int _capacity;
+    private readonly int _maxClientMessageSize;
     private readonly string _connectionId;
     private readonly PgNotifyHubMetrics _metrics;
     private readonly ILogger _logger;
@@ -32,6 +33,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     public WebSocketSink(
         IReadOnlyList<Route> routes,
         int capacity,
+        int maxClientMessageSize,
         TimeSpan closeTimeout,
         string connectionId,
         PgNotifyHubMetrics metrics,
@@ -39,6 +41,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     {
         Routes = routes;
         _capacity = capacity;
+        _maxClientMessageSize = maxClientMessageSize;
         _closeTimeout = closeTimeout;
         _connectionId = connectionId;
         _metrics = metrics;
@@ -57,6 +60,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         ClientClosed,
         ConnectionLost,
         SlowConsumer,
+        MessageTooBig,
         ShuttingDown,
     }
 
@@ -145,6 +149,10 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
                 await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "send queue full: the client does not read fast enough", deadline.Token);
                 await receiving.WaitAsync(deadline.Token);
                 break;
+            case CloseReason.MessageTooBig:
+                await socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, $"client messages are limited to {_maxClientMessageSize} bytes", deadline.Token);
+                await receiving.WaitAsync(deadline.Token);
+                break;
             case CloseReason.ShuttingDown:
                 await socket.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down", deadline.Token);
                 await receiving.WaitAsync(deadline.Token);
@@ -157,6 +165,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     private async Task ReceiveUntilClosedAsync(WebSocket socket)
     {
         var discard = new byte[DiscardBufferSize];
+        var messageLength = 0;
         try
         {
             while (true)
@@ -166,6 +175,18 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
                 {
                     Stop(CloseReason.ClientClosed);
                     return;
+                }
+
+                // Once closing, reading goes on until the client's close frame, so ours is not cut off by an abort.
+                messageLength += result.Count;
+                if (messageLength > _maxClientMessageSize && Stop(CloseReason.MessageTooBig))
+                {
+                    Log.ClientMessageTooBig(_logger, _connectionId, _maxClientMessageSize);
+                }
+
+                if (result.EndOfMessage)
+                {
+                    messageLength = 0;
                 }
             }
         }
