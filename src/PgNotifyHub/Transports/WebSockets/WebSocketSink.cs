@@ -179,9 +179,11 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
 
                 // Once closing, reading goes on until the client's close frame, so ours is not cut off by an abort.
                 messageLength += result.Count;
-                if (messageLength > _maxClientMessageSize && Stop(CloseReason.MessageTooBig))
+                if (messageLength > _maxClientMessageSize && CurrentReason == CloseReason.None)
                 {
+                    // Logged first: stopping sends the close frame, and the client may act on it at once.
                     Log.ClientMessageTooBig(_logger, _connectionId, _maxClientMessageSize);
+                    Stop(CloseReason.MessageTooBig);
                 }
 
                 if (result.EndOfMessage)
