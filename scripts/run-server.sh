@@ -11,6 +11,9 @@ SERVER=(dotnet run --project src/PgNotifyHub.Server -c Release -- "$@")
 # This script is for local development, so the demo page's sender (POST /dev/notify) is on unless
 # DevNotify__Enabled says otherwise. Never enable it in production: it lets anyone send anything.
 export DevNotify__Enabled=${DevNotify__Enabled:-true}
+# The server refuses to start without authentication unless told that anonymous clients are fine, as they are
+# for local development. Configure Authentication__Jwt__* (see README) to require tokens instead.
+export Authentication__AllowAnonymous=${Authentication__AllowAnonymous:-true}
 
 if [[ -n ${ConnectionStrings__Postgres:-} || -n ${PGHOST:-} ]]; then
   exec "${SERVER[@]}"

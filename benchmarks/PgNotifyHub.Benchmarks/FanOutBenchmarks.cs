@@ -38,7 +38,7 @@ public class FanOutBenchmarks
         var metrics = _services.GetRequiredService<PgNotifyHubMetrics>();
         var channels = new ListenedChannels(Options.Create(new PgNotifyHubOptions()));
         _recipients = [.. Enumerable.Range(0, Recipients).Select(_ => new PgNotificationSubscription(
-            new Route(Payloads.Channel, Audience), 16, channels.Acquire([Payloads.Channel]), _router, metrics, NullLogger.Instance))];
+            new Route(Payloads.Channel, Audience), 16, SlowConsumerPolicy.Close, channels.Acquire([Payloads.Channel]), _router, metrics, NullLogger.Instance))];
         _queues = [.. _recipients.Select(recipient => recipient.GetAsyncEnumerator())];
     }
 
@@ -56,7 +56,7 @@ public class FanOutBenchmarks
     [Benchmark]
     public int ParseFanOutAndDrain()
     {
-        NotificationParser.TryParse(Payloads.Channel, _payload, out var notification, out _);
+        NotificationParser.TryParse(Payloads.Channel, _payload, timestampProperty: null, out var notification, out _);
         _router.Post(notification!);
         var delivered = 0;
         foreach (var queue in _queues)

@@ -20,14 +20,14 @@ public class ParseBenchmarks
     [Benchmark(Baseline = true)]
     public PgNotification ParseAndWriteEnvelope()
     {
-        NotificationParser.TryParse(Payloads.Channel, _payload, out var notification, out _);
+        NotificationParser.TryParse(Payloads.Channel, _payload, timestampProperty: null, out var notification, out _);
         return notification!;
     }
 
     [Benchmark]
     public ReadOnlyMemory<byte> ParseAndSerialiseForSignalR()
     {
-        NotificationParser.TryParse(Payloads.Channel, _payload, out var notification, out _);
+        NotificationParser.TryParse(Payloads.Channel, _payload, timestampProperty: null, out var notification, out _);
         return notification!.HubMessage.GetSerializedMessage(_json);
     }
 }

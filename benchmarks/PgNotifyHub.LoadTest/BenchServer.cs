@@ -127,6 +127,8 @@ internal sealed class BenchServer : IAsyncDisposable
             environment["PgNotifyHub__Channels__0"] = channel;
             environment["Audiences__Source"] = "Default";
             environment["Audiences__Default"] = NotifyGenerator.Audience;
+            // The benchmark measures delivery, not token validation: its clients connect without tokens.
+            environment["Authentication__AllowAnonymous"] = "true";
             environment["Logging__LogLevel__Default"] = "Warning";
             environment["Logging__Console__FormatterName"] = "simple";
             foreach (var (name, value) in extraSettings)

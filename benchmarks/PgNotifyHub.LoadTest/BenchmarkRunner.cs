@@ -127,7 +127,7 @@ internal static class BenchmarkRunner
         document.Server["started as"] = server.Owned
             ? "dotnet PgNotifyHub.Server.dll --urls <url>, working directory = its bin directory, ASPNETCORE_ENVIRONMENT=Production, "
               + $"ConnectionStrings__Postgres, PgNotifyHub__Channels__0={context.Channel}, Audiences__Source=Default, Audiences__Default={NotifyGenerator.Audience}, "
-              + "Logging__LogLevel__Default=Warning"
+              + "Authentication__AllowAnonymous=true, Logging__LogLevel__Default=Warning"
               + string.Concat(options.ServerSettings.Select(setting => $", {setting.Key}={setting.Value}"))
             : "not started by the benchmark";
         document.Server["channel"] = context.Channel;

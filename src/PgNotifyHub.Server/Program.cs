@@ -15,11 +15,14 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
     builder.WebHost.UseUrls("http://localhost:8080");
 }
 
+builder.AddServerAuthentication();
 builder.Services.AddPgNotifyHub(options =>
 {
     options.ConnectionString = ConnectionString(builder.Configuration);
     options.AudienceResolver = AudienceResolver(builder.Configuration.GetSection("Audiences"));
 });
+builder.Services.AddHubCors();
+builder.AddServerMetrics();
 
 var app = builder.Build();
 var paths = app.Configuration.GetSection("Paths");
@@ -28,12 +31,15 @@ var pages = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "cli
 app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = pages });
 app.UseStaticFiles(new StaticFileOptions { FileProvider = pages });
 
-app.MapPgNotifyHub(paths["Hub"] ?? "/hub");
-app.MapPgNotifyWebSocket(paths["WebSocket"] ?? "/ws");
+app.UseCors();
+app.UseServerAuthentication();
+app.MapPgNotifyHub(paths["Hub"] ?? "/hub").RequireCors(HubCors.PolicyName).RequireServerAuthentication(app.Configuration);
+app.MapPgNotifyWebSocket(paths["WebSocket"] ?? "/ws").RequireServerAuthentication(app.Configuration);
 // Liveness says only that the process answers; readiness that the listener is connected and PostgreSQL's NOTIFY
 // queue is not filling up, so a load balancer sends clients only to a node that delivers.
 app.MapHealthChecks(paths["Health"] ?? "/healthz", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks(paths["Ready"] ?? "/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapServerMetrics(paths["Metrics"] ?? "/metrics");
 
 // Lets the demo page send without psql; never on unless asked for (scripts/run-server.sh asks).
 if (app.Configuration.GetValue<bool>("DevNotify:Enabled"))
@@ -68,7 +74,8 @@ static string ConnectionString(IConfiguration configuration)
 }
 
 // Audiences:Source "Default" puts everyone in Audiences:Default; "Header" trusts a header set by a reverse
-// proxy (comma-separated audiences), and refuses connections without it.
+// proxy (comma-separated audiences), and refuses connections without it; "Claim" reads a claim of the
+// connection's token (Authentication:Jwt).
 static AudienceResolver AudienceResolver(IConfigurationSection audiences)
 {
     var source = audiences["Source"] ?? "Default";
@@ -87,7 +94,12 @@ static AudienceResolver AudienceResolver(IConfigurationSection audiences)
             context.Request.Headers[header].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
-    throw new InvalidOperationException($"Audiences:Source is '{source}'; it must be Default or Header.");
+    if (source.Equals("Claim", StringComparison.OrdinalIgnoreCase))
+    {
+        return ServerAuthentication.AudiencesFromClaim(audiences);
+    }
+
+    throw new InvalidOperationException($"Audiences:Source is '{source}'; it must be Default, Header or Claim.");
 }
 
 /// <summary>The standalone server; public so that its tests can host it.</summary>

@@ -1,6 +1,10 @@
+using System.Buffers.Text;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using PgNotifyHub.Parsing;
 using PgNotifyHub.Transports.SignalR;
 
 namespace PgNotifyHub;
@@ -16,7 +20,17 @@ public sealed class PgNotification
     private readonly byte[] _frame;
     private readonly int _envelopeStart;
     private readonly Range _payload;
+    private static ReadOnlySpan<byte> AudiencePrefix => ",\"audience\":\""u8;
+
+    private static ReadOnlySpan<byte> SequencePrefix => "\",\"seq\":"u8;
+
+    private static ReadOnlySpan<byte> StreamPrefix => ",\"stream\":\""u8;
+
+    private static ReadOnlySpan<byte> SequencedSuffix => "\"}"u8;
+
     private SerializedHubMessage? _hubMessage;
+    private byte[]? _sequencedFrame;
+    private int _sequencedEnvelopeStart;
 
     internal PgNotification(string channel, string audience, Guid id, byte[] frame, int envelopeStart, Range payload)
     {
@@ -43,6 +57,34 @@ public sealed class PgNotification
     /// </summary>
     public ReadOnlyMemory<byte> Payload => _frame.AsMemory(_payload);
 
+    /// <summary>
+    /// When the payload says it was sent (<see cref="PgNotifyHubOptions.LatencyTimestampProperty"/>); null when it does not.
+    /// </summary>
+    internal DateTimeOffset? SentAt { get; init; }
+
+    /// <summary>
+    /// The notification's number among those of its channel and audience: 1, 2, 3… with no gap while the listener
+    /// stays connected to PostgreSQL. Numbers restart in each <see cref="Stream"/>.
+    /// </summary>
+    public long Sequence { get; private set; }
+
+    /// <summary>
+    /// The stream the <see cref="Sequence"/> belongs to: a new one begins when the process starts and each time the
+    /// listener reconnects, since notifications sent meanwhile may have been lost.
+    /// </summary>
+    public string Stream { get; private set; } = "";
+
+    /// <summary>
+    /// The place in the order of everything the dispatcher published, across channels and audiences, so replayed
+    /// notifications of several routes go out in the order they first did.
+    /// </summary>
+    internal long Published { get; private set; }
+
+    /// <summary>
+    /// When the notification was published, as a <see cref="TimeProvider"/> timestamp, to let replay buffers expire it.
+    /// </summary>
+    internal long PublishedAt { get; private set; }
+
     /// <summary>The whole pgws envelope, <c>{"payload":…,"channel":…,"id":…}</c>, as UTF-8: the raw endpoint's text message.</summary>
     public ReadOnlyMemory<byte> Envelope => _frame.AsMemory(_envelopeStart);
 
@@ -54,7 +96,67 @@ public sealed class PgNotification
     /// every connection of a protocol shares one serialisation. Created on first use by the single dispatcher.
     /// </summary>
     internal SerializedHubMessage HubMessage =>
-        _hubMessage ??= new SerializedHubMessage(new InvocationMessage(NotifyHub.NotifyMethod, [new EnvelopeArgument(Envelope)]));
+        _hubMessage ??= new SerializedHubMessage(new InvocationMessage(NotifyHub.NotifyMethod, [new EnvelopeArgument(SequencedEnvelope)]));
+
+    /// <summary>
+    /// The envelope with the fields that let a client notice and repair a gap:
+    /// <c>{"payload":…,"channel":…,"id":…,"audience":…,"seq":…,"stream":…}</c>. What SignalR clients and raw
+    /// clients of the sequenced subprotocol receive. Built on first use, by the dispatcher, once for all recipients.
+    /// </summary>
+    internal ReadOnlyMemory<byte> SequencedEnvelope => SequencedFrame[_sequencedEnvelopeStart..];
+
+    /// <summary>The sequenced envelope as one complete WebSocket text frame.</summary>
+    internal ReadOnlyMemory<byte> SequencedFrame => _sequencedFrame ?? BuildSequencedFrame();
+
+    /// <summary>Numbers the notification; called once, by the dispatcher, before any recipient sees it.</summary>
+    internal void Sequenced(string stream, long sequence, long published, long publishedAt)
+    {
+        Stream = stream;
+        Sequence = sequence;
+        Published = published;
+        PublishedAt = publishedAt;
+    }
+
+    // The pgws envelope without its closing brace, then the extra fields: the payload is copied once per message.
+    private byte[] BuildSequencedFrame()
+    {
+        var envelope = Envelope.Span[..^1];
+        var audience = JsonEncodedText.Encode(Audience, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes;
+        var length = envelope.Length + AudiencePrefix.Length + audience.Length + SequencePrefix.Length
+            + SequenceDigits(Sequence) + StreamPrefix.Length + Stream.Length + SequencedSuffix.Length;
+        var headerLength = WebSocketFrameHeader.LengthFor(length);
+        var frame = new byte[headerLength + length];
+        WebSocketFrameHeader.WriteText(frame.AsSpan(0, headerLength), length);
+        var rest = frame.AsSpan(headerLength);
+        Append(ref rest, envelope);
+        Append(ref rest, AudiencePrefix);
+        Append(ref rest, audience);
+        Append(ref rest, SequencePrefix);
+        Utf8Formatter.TryFormat(Sequence, rest, out var digits);
+        rest = rest[digits..];
+        Append(ref rest, StreamPrefix);
+        rest = rest[Encoding.UTF8.GetBytes(Stream, rest)..];
+        Append(ref rest, SequencedSuffix);
+        _sequencedEnvelopeStart = headerLength;
+        return _sequencedFrame = frame;
+    }
+
+    private static void Append(ref Span<byte> destination, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(destination);
+        destination = destination[bytes.Length..];
+    }
+
+    private static int SequenceDigits(long sequence)
+    {
+        var digits = 1;
+        for (; sequence >= 10; sequence /= 10)
+        {
+            digits++;
+        }
+
+        return digits;
+    }
 
     /// <summary>Returns the envelope as text.</summary>
     /// <returns>The JSON of <see cref="Envelope"/>.</returns>

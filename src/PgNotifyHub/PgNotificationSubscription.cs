@@ -13,7 +13,8 @@ namespace PgNotifyHub;
 /// <remarks>
 /// The dispatcher only queues notifications, so a consumer that is slow or throws never delays or disturbs any
 /// other recipient. When the queue is full the subscription is closed: the sequence yields what was queued and
-/// then throws an <see cref="InvalidOperationException"/> saying so, so no loss goes unnoticed.
+/// then throws an <see cref="InvalidOperationException"/> saying so, so no loss goes unnoticed; under
+/// <see cref="SlowConsumerPolicy.DropOldest"/> it drops its oldest notification instead, and counts it.
 /// </remarks>
 public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification>, IDisposable, IAsyncDisposable, INotificationSink
 {
@@ -28,10 +29,12 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
     private readonly string _id = Guid.NewGuid().ToString("N");
     private readonly Route[] _routes;
     private int _closed;
+    private int _dropping;
 
     internal PgNotificationSubscription(
         Route route,
         int capacity,
+        SlowConsumerPolicy slowConsumerPolicy,
         ListenedChannels.Lease lease,
         NotificationRouter router,
         PgNotifyHubMetrics metrics,
@@ -43,13 +46,15 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
         _router = router;
         _metrics = metrics;
         _logger = logger;
-        _queue = System.Threading.Channels.Channel.CreateBounded<PgNotification>(new BoundedChannelOptions(capacity)
-        {
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _queue = System.Threading.Channels.Channel.CreateBounded<PgNotification>(
+            new BoundedChannelOptions(capacity)
+            {
+                SingleWriter = true,
+                FullMode = slowConsumerPolicy == SlowConsumerPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
+            },
+            OnDroppedOldest);
         router.Register(this);
-        metrics.ConnectionOpened(Transport);
+        metrics.ConnectionOpened(Transport, this);
         Log.SubscriptionOpened(logger, _id, route.Channel);
     }
 
@@ -60,6 +65,8 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
     public string? Audience => _routes[0].Audience;
 
     IReadOnlyList<Route> INotificationSink.Routes => _routes;
+
+    int INotificationSink.QueueDepth => _queue.Reader.Count;
 
     /// <summary>
     /// Returns the notifications as they arrive, until the subscription is disposed or
@@ -97,6 +104,7 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
             return;
         }
 
+        _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
         if (Volatile.Read(ref _closed) != 0)
         {
             return;
@@ -112,6 +120,20 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
         }
     }
 
+    // In process, the notifications themselves say it: a new Stream on the next one means some may have been lost.
+    void INotificationSink.Resync(string reason, string stream)
+    {
+    }
+
+    private void OnDroppedOldest(PgNotification dropped)
+    {
+        _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedQueueFull, 1);
+        if (Interlocked.Exchange(ref _dropping, 1) == 0)
+        {
+            Log.SlowConsumerDropping(_logger, Transport, _id, _capacity);
+        }
+    }
+
     private bool Close(Exception? error)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
@@ -122,7 +144,7 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
         _router.Unregister(this);
         _lease.Dispose();
         _queue.Writer.TryComplete(error);
-        _metrics.ConnectionClosed(Transport);
+        _metrics.ConnectionClosed(Transport, this);
         return true;
     }
 }

@@ -32,7 +32,10 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
-    /// <param name="configure">Configures the hub's transports, as for <c>MapHub</c>.</param>
+    /// <param name="configure">
+    /// Configures the hub's transports, as for <c>MapHub</c>. <c>CloseOnAuthenticationExpiration</c> is already set
+    /// from <see cref="PgNotifyHubOptions.CloseOnAuthenticationExpiry"/>.
+    /// </param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
     public static HubEndpointConventionBuilder MapPgNotifyHub(
@@ -66,7 +69,10 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
     /// <param name="configure">Sets the endpoint's channels and, optionally, its audience resolver.</param>
-    /// <param name="configureTransports">Configures the hub's transports, as for <c>MapHub</c>.</param>
+    /// <param name="configureTransports">
+    /// Configures the hub's transports, as for <c>MapHub</c>. <c>CloseOnAuthenticationExpiration</c> is already set
+    /// from <see cref="PgNotifyHubOptions.CloseOnAuthenticationExpiry"/>.
+    /// </param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
     /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
@@ -83,7 +89,13 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         var settings = CreateEndpointSettings(endpoints, configure, "MapPgNotifyHub(\"" + pattern + "\")");
 
         var gate = ActivatorUtilities.CreateInstance<HubRequestGate>(endpoints.ServiceProvider, settings);
-        var hub = endpoints.MapHub<NotifyHub>(pattern, configureTransports);
+        // Set before the application's own transport settings, which may override it.
+        var closeOnAuthenticationExpiry = endpoints.ServiceProvider.GetRequiredService<IOptions<PgNotifyHubOptions>>().Value.CloseOnAuthenticationExpiry;
+        var hub = endpoints.MapHub<NotifyHub>(pattern, transports =>
+        {
+            transports.CloseOnAuthenticationExpiration = closeOnAuthenticationExpiry;
+            configureTransports(transports);
+        });
         hub.Add(endpoint => endpoint.RequestDelegate = gate.Wrap(endpoint.RequestDelegate!));
         return hub;
     }

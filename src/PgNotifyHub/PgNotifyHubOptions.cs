@@ -68,6 +68,38 @@ public sealed class PgNotifyHubOptions
     /// </summary>
     public int SendQueueCapacity { get; set; } = 8192;
 
+    /// <summary>
+    /// What happens when a raw WebSocket's or an in-process subscription's send queue is full. Default:
+    /// <see cref="PgNotifyHub.SlowConsumerPolicy.Close"/>. SignalR connections are always closed: a message handed
+    /// to SignalR cannot be taken back, so there is no oldest message to drop. Every dropped message is counted
+    /// (<c>pgnotifyhub.notifications.dropped</c>).
+    /// </summary>
+    public SlowConsumerPolicy SlowConsumerPolicy { get; set; } = SlowConsumerPolicy.Close;
+
+    /// <summary>
+    /// The top-level property of a payload's JSON object that holds the time it was sent, from which the meter
+    /// records commit-to-send latency (<c>pgnotifyhub.notifications.latency</c>), e.g. <c>sent_at</c> filled with
+    /// <c>to_json(clock_timestamp())</c>. Either an ISO 8601 string or a number of seconds since the Unix epoch
+    /// (<c>extract(epoch from clock_timestamp())</c>). Default: <see langword="null"/>, not measured. The property stays
+    /// in the payload; payloads without it are not measured. Meaningful only when the clocks of PostgreSQL and this
+    /// server are synchronised.
+    /// </summary>
+    public string? LatencyTimestampProperty { get; set; }
+
+    /// <summary>
+    /// How many of the latest notifications of each channel and audience are kept for clients that reconnect and
+    /// resume where they left off: they get what they missed, in order, before live notifications. Default: 1024;
+    /// 0 keeps none, so every resume ends in a resync. Kept notifications are shared with the connections, so an
+    /// entry costs one reference while it is young enough (see <see cref="ReplayWindow"/>).
+    /// </summary>
+    public int ReplayBufferSize { get; set; } = 1024;
+
+    /// <summary>
+    /// How long a notification stays available for replay. Default: 5 minutes, longer than a phone's usual
+    /// reconnection; a client that was away longer is told to resync.
+    /// </summary>
+    public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The interval of WebSocket keep-alive pings on the raw endpoint. Default: 30 s.</summary>
     public TimeSpan WebSocketKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -86,6 +118,17 @@ public sealed class PgNotifyHubOptions
     /// changes the host or scheme, forward them (<c>UseForwardedHeaders</c>) or list the public origin here.
     /// </summary>
     public IList<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Whether a connection is closed when the authentication of the request that opened it expires, as told by
+    /// the authentication result's <c>ExpiresUtc</c> (a JWT's <c>exp</c>, a cookie ticket's expiry). Default:
+    /// <see langword="true"/>, so a connection never outlives its credentials. A raw WebSocket is closed with status
+    /// <c>4001</c> and the reason <c>authentication expired</c>, and one whose authentication has already expired
+    /// when it connects is refused with 401; on SignalR this sets the hub's
+    /// <c>HttpConnectionDispatcherOptions.CloseOnAuthenticationExpiration</c>, which the transport callback of
+    /// <c>MapPgNotifyHub</c> may still override. Connections without an expiry are not affected.
+    /// </summary>
+    public bool CloseOnAuthenticationExpiry { get; set; } = true;
 
     /// <summary>
     /// The most connections, raw WebSocket and SignalR together, the process serves at once. Default:

@@ -65,6 +65,7 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgNotifyHubOptions>, PgNotifyHubOptionsValidator>());
 
         services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSignalR();
         // The envelope is embedded in the JSON hub protocol as raw bytes; another protocol an application
         // adds for its own hubs (MessagePack) could not carry it, so clients of this hub must speak JSON.
@@ -72,6 +73,7 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddSingleton<PgNotifyHubMetrics>();
         services.AddSingleton<NotificationQueue>();
         services.AddSingleton<NotificationRouter>();
+        services.AddSingleton<NotificationHistory>();
         services.AddSingleton<ListenedChannels>();
         services.AddSingleton<ConnectionLimit>();
         services.AddSingleton<NotificationListener>();

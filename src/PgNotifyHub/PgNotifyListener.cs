@@ -64,7 +64,7 @@ public sealed class PgNotifyListener
         }
 
         var lease = _channels.Acquire([channel]);
-        var subscription = new PgNotificationSubscription(new Route(channel, audience), _options.SendQueueCapacity, lease, _router, _metrics, _logger);
+        var subscription = new PgNotificationSubscription(new Route(channel, audience), _options.SendQueueCapacity, _options.SlowConsumerPolicy, lease, _router, _metrics, _logger);
         try
         {
             await _channels.WaitUntilListeningAsync(lease.Version, cancellationToken);

@@ -22,12 +22,18 @@ public sealed class DeliveryTests(PostgresFixture postgres)
         await postgres.NotifyAsync(host.Channel, audience + ", \t\n" + json + " \n", TestContext.Current.CancellationToken);
 
         var envelope = await client.ReceiveAsync();
-        Assert.Equal("{\"payload\":" + json + ",\"channel\":\"" + host.Channel + "\",\"id\":\"" + envelope.Id.ToString("D") + "\"}", envelope.Raw);
+        var pgwsEnvelope = "{\"payload\":" + json + ",\"channel\":\"" + host.Channel + "\",\"id\":\"" + envelope.Id.ToString("D") + "\"";
+        // SignalR clients also get the fields that let them notice a gap; raw clients get pgws's envelope exactly.
+        var expected = envelope.IsSequenced
+            ? pgwsEnvelope + ",\"audience\":\"" + audience + "\",\"seq\":1,\"stream\":\"" + envelope.Stream + "\"}"
+            : pgwsEnvelope + "}";
+        Assert.Equal(transport == Transport.SignalR, envelope.IsSequenced);
+        Assert.Equal(expected, envelope.Raw);
         Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", envelope.Id.ToString("D"));
     }
 
     [Fact]
-    public async Task Both_transports_receive_the_same_envelope()
+    public async Task Both_transports_receive_the_same_envelope_and_SignalR_adds_audience_seq_and_stream_at_its_end()
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
         var audience = Names.Audience();
@@ -38,7 +44,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
 
         var fromSignalR = await signalR.ReceiveAsync();
         var fromWebSocket = await webSocket.ReceiveAsync();
-        Assert.Equal(fromWebSocket.Raw, fromSignalR.Raw);
+        Assert.Equal(fromWebSocket.Raw[..^1] + ",\"audience\":\"" + audience + "\",\"seq\":1,\"stream\":\"" + fromSignalR.Stream + "\"}", fromSignalR.Raw);
     }
 
     [Theory]

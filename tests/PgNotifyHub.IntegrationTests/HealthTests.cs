@@ -5,7 +5,10 @@ using PgNotifyHub.IntegrationTests.Infrastructure;
 
 namespace PgNotifyHub.IntegrationTests;
 
-/// <summary>What the health checks say about PostgreSQL's NOTIFY queue, measured on the listener's own connection.</summary>
+/// <summary>
+/// What the health checks say about the listener's connection and about PostgreSQL's NOTIFY queue, measured on that
+/// connection.
+/// </summary>
 [Collection(SharedPostgres.Name)]
 public sealed class HealthTests(PostgresFixture postgres)
 {
@@ -53,8 +56,54 @@ public sealed class HealthTests(PostgresFixture postgres)
         Assert.Equal(backend, await host.ListeningBackendAsync());
     }
 
+    [Fact]
+    public async Task Readiness_turns_unhealthy_when_PostgreSQL_stops_and_healthy_when_it_returns()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        // A cluster of its own: stopping the shared one would break the tests that use it meanwhile.
+        var binDirectory = LocalPostgresCluster.FindBinDirectory() ?? throw new InvalidOperationException(
+            "This test stops and restarts a PostgreSQL cluster of its own, so it needs PostgreSQL's server binaries: "
+            + "apt-get install -y postgresql, or set PG_BIN to the directory holding initdb and pg_ctl.");
+        await using var cluster = await LocalPostgresCluster.StartAsync(binDirectory, [], cancellationToken);
+        await using var host = await NotifyTestHost.StartAsync(
+            postgres,
+            options => (options.ReconnectDelayMin, options.ReconnectDelayMax) = (TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(500)),
+            connectionString: cluster.ConnectionString);
+        var backend = await host.ListeningBackendAsync();
+        Assert.Equal(HealthStatus.Healthy, (await ReadinessAsync(host)).Status);
+
+        var stoppedFrom = host.Logs.NextSequence;
+        await cluster.StopAsync(cancellationToken);
+        await host.Logs.WaitForAsync(e => e.IsFromLibrary && e.EventId.Name == "ListenerDisconnected", fromSequence: stoppedFrom).OrTimeout();
+
+        var down = await ReadinessAsync(host);
+        Assert.Equal(HealthStatus.Unhealthy, down.Status);
+        Assert.Equal(HealthStatus.Unhealthy, down.Entries["pgnotifyhub-listener"].Status);
+
+        await cluster.StartServerAsync(cancellationToken);
+        await host.ReconnectedBackendAsync(backend);
+
+        Assert.Equal(HealthStatus.Healthy, (await ReadinessAsync(host)).Status);
+        var audience = Names.Audience();
+        var client = await host.ConnectWebSocketAsync(audience);
+        await using var sender = NpgsqlDataSource.Create(cluster.ConnectionString);
+        await using (var notify = sender.CreateCommand("SELECT pg_notify($1, $2)"))
+        {
+            notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = host.Channel });
+            notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Markers.Message(audience, "after-restart") });
+            await notify.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        Assert.True((await client.ReceiveAsync()).IsMessage("after-restart"));
+    }
+
     private static Func<LogEntry, bool> IsHeartbeat(Func<double, bool> usage) =>
         entry => entry.EventId.Name == "ListenerHeartbeat" && entry["Usage"] is double measured && usage(measured);
+
+    /// <summary>The checks the standalone server's readiness endpoint runs: those tagged <c>ready</c>.</summary>
+    private static Task<HealthReport> ReadinessAsync(NotifyTestHost host) =>
+        host.Services.GetRequiredService<HealthCheckService>()
+            .CheckHealthAsync(check => check.Tags.Contains("ready"), TestContext.Current.CancellationToken);
 
     private static async Task<HealthStatus> QueueHealthAsync(NotifyTestHost host)
     {

@@ -16,7 +16,8 @@ public sealed class ListenerTests(PostgresFixture postgres)
         await using var host = await NotifyTestHost.StartAsync(postgres);
         var audience = Names.Audience();
         var signalR = await host.ConnectSignalRAsync(audience);
-        var webSocket = await host.ConnectWebSocketAsync(audience);
+        // pgws sockets are closed when the listener reconnects (see ResyncAndReplayTests); sequenced ones stay.
+        var webSocket = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
         var backend = await host.ListeningBackendAsync();
 
         await postgres.TerminateBackendAsync(backend, TestContext.Current.CancellationToken);
@@ -65,6 +66,8 @@ public sealed class ListenerTests(PostgresFixture postgres)
         Assert.Contains(host.Channel, starting.Message, StringComparison.Ordinal);
         Assert.Contains("https://app.example.com", starting.Message, StringComparison.Ordinal);
         Assert.Contains("8192", starting.Message, StringComparison.Ordinal);
+        Assert.Contains("then Close", starting.Message, StringComparison.Ordinal);
+        Assert.Contains("unlimited connections", starting.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(host.Logs.Entries, e => e.ToString().Contains(Password, StringComparison.Ordinal));
     }
 
@@ -92,7 +95,8 @@ public sealed class ListenerTests(PostgresFixture postgres)
         await using var host = await NotifyTestHost.StartAsync(postgres, connectionString: proxy.ConnectionStringFor(postgres.ConnectionString));
         var audience = Names.Audience();
         var signalR = await host.ConnectSignalRAsync(audience);
-        var webSocket = await host.ConnectWebSocketAsync(audience);
+        // pgws sockets are closed when the listener reconnects (see ResyncAndReplayTests); sequenced ones stay.
+        var webSocket = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
         var backend = await host.ListeningBackendAsync();
 
         proxy.DropAll();
@@ -114,7 +118,7 @@ public sealed class ListenerTests(PostgresFixture postgres)
         var connectionString = proxy.ConnectionStringFor(postgres.ConnectionString) + ";Command Timeout=1;Cancellation Timeout=500";
         await using var host = await NotifyTestHost.StartAsync(postgres, options => options.HeartbeatInterval = TimeSpan.FromMilliseconds(500), connectionString: connectionString);
         var audience = Names.Audience();
-        var client = await host.ConnectWebSocketAsync(audience);
+        var client = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
         var backend = await host.ListeningBackendAsync();
 
         proxy.BlackHoleExisting();
@@ -156,7 +160,8 @@ public sealed class ListenerTests(PostgresFixture postgres)
 
         var audience = Names.Audience();
         var signalR = await host.ConnectSignalRAsync(audience);
-        var webSocket = await host.ConnectWebSocketAsync(audience);
+        // pgws sockets are closed when the listener reconnects (see ResyncAndReplayTests); sequenced ones stay.
+        var webSocket = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
         await postgres.NotifyAsync(host.Channel, Markers.Message(audience, "after-recovery"), TestContext.Current.CancellationToken);
         Assert.True((await signalR.ReceiveAsync()).IsMessage("after-recovery"));
         Assert.True((await webSocket.ReceiveAsync()).IsMessage("after-recovery"));
@@ -194,7 +199,7 @@ public sealed class ListenerTests(PostgresFixture postgres)
             Assert.Equal(LogLevel.Warning, warning.Level);
             Assert.Equal("InvalidPayload", warning.EventId.Name);
             Assert.Contains(host.Channel, warning.Message, StringComparison.Ordinal);
-            NotificationParser.TryParse(host.Channel, payload, out _, out var reason);
+            NotificationParser.TryParse(host.Channel, payload, timestampProperty: null, out _, out var reason);
             Assert.Contains(reason!, warning.Message, StringComparison.Ordinal);
         });
         Assert.DoesNotContain(host.Logs.Entries, e => e.Level > LogLevel.Debug && e.Message.Contains(secret, StringComparison.Ordinal));

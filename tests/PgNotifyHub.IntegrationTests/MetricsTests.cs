@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using PgNotifyHub.IntegrationTests.Infrastructure;
@@ -56,51 +55,61 @@ public sealed class MetricsTests(PostgresFixture postgres)
         Assert.InRange(meter.Observe("pgnotifyhub.notifications.last_received_age")!.Value, 0, TimeoutExtensions.DefaultTimeout.TotalSeconds);
     }
 
-    /// <summary>Sums every measurement of the host's own meter, by instrument and transport tag.</summary>
-    private sealed class MeterTotals : IDisposable
+    [Fact]
+    public async Task Meter_counts_the_notification_dropped_when_a_slow_subscription_is_closed()
     {
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentDictionary<string, long> _totals = new(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<string, double> _observed = new(StringComparer.Ordinal);
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.SendQueueCapacity = 10);
+        using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        var audience = Names.Audience();
+        await using var slow = await host.SubscribeAsync(host.Channel, audience);
+        await using var watcher = await host.SubscribeAsync(host.Channel, audience);
+        await using var watched = watcher.GetAsyncEnumerator(cancellationToken);
 
-        public MeterTotals(IMeterFactory hostMeters)
+        await postgres.NotifySeriesAsync(host.Channel, audience, 20, cancellationToken);
+        for (var i = 0; i < 20; i++)
         {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Scope == hostMeters && instrument.Meter.Name == "PgNotifyHub")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            {
-                var transport = "";
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "transport")
-                    {
-                        transport = (string?)tag.Value ?? "";
-                    }
-                }
-
-                _totals.AddOrUpdate(Key(instrument.Name, transport), value, (_, total) => total + value);
-            });
-            _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => _observed[instrument.Name] = value);
-            _listener.Start();
+            await watched.NextAsync();
         }
 
-        public long this[string instrument, string transport = ""] => _totals.GetValueOrDefault(Key(instrument, transport));
+        // The eleventh did not fit and closed the subscription; the later ones were no longer routed to it.
+        Assert.Equal(1, meter["pgnotifyhub.notifications.dropped", "subscription", "connection_closed"]);
+        Assert.Equal(1, meter["pgnotifyhub.connections.slow_consumer_closed", "subscription"]);
+        Assert.Equal(0, meter.Observe("pgnotifyhub.send_queue.depth", "subscription"));
+    }
 
-        /// <summary>Collects the observable instruments now; the last value of <paramref name="instrument"/>, if it reported one.</summary>
-        public double? Observe(string instrument)
+    [Fact]
+    public async Task Meter_records_commit_to_send_latency_for_payloads_that_carry_the_configured_timestamp()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.LatencyTimestampProperty = "sent_at");
+        using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        var audience = Names.Audience();
+        await using var subscription = await host.SubscribeAsync(host.Channel, audience);
+        await using var notifications = subscription.GetAsyncEnumerator(cancellationToken);
+
+        // An ISO 8601 string, epoch seconds, a nested property of that name (not the payload's timestamp), none.
+        await using (var command = postgres.DataSource.CreateCommand(
+            """
+            SELECT pg_notify($1, $2 || ',' || payload) FROM unnest(ARRAY[
+                json_build_object('sent_at', clock_timestamp())::text,
+                json_build_object('sent_at', extract(epoch FROM clock_timestamp()))::text,
+                json_build_object('inner', json_build_object('sent_at', clock_timestamp()))::text,
+                '{"other":1}']) WITH ORDINALITY AS t(payload, n) ORDER BY n
+            """))
         {
-            _observed.TryRemove(instrument, out _);
-            _listener.RecordObservableInstruments();
-            return _observed.TryGetValue(instrument, out var value) ? value : null;
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = host.Channel });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = audience });
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        public void Dispose() => _listener.Dispose();
+        for (var i = 0; i < 4; i++)
+        {
+            await notifications.NextAsync();
+        }
 
-        private static string Key(string instrument, string transport) => instrument + "|" + transport;
+        var latencies = meter.Recorded("pgnotifyhub.notifications.latency");
+        Assert.Equal(2, latencies.Count);
+        Assert.All(latencies, latency => Assert.InRange(latency, -0.5, TimeoutExtensions.DefaultTimeout.TotalSeconds));
     }
 }

@@ -20,10 +20,12 @@ public sealed class StandaloneServerTests(PostgresFixture postgres)
         var cancellationToken = TestContext.Current.CancellationToken;
         var channel = Names.Channel();
         await using var server = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
+            .UseSetting("urls", "http://127.0.0.1:0")
             .UseSetting("ConnectionStrings:Postgres", postgres.ConnectionString)
             .UseSetting("PgNotifyHub:Channels:0", channel)
             .UseSetting("Audiences:Source", "Header")
-            .UseSetting("Audiences:Header", NotifyTestHost.AudienceHeader));
+            .UseSetting("Audiences:Header", NotifyTestHost.AudienceHeader)
+            .UseSetting("Authentication:AllowAnonymous", "true"));
         server.UseKestrel(0);
         server.StartServer();
         var baseUri = new Uri(server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

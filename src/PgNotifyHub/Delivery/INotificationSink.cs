@@ -6,9 +6,18 @@ internal interface INotificationSink
     /// <summary>The channel and audience pairs the sink was registered for; fixed for its lifetime.</summary>
     IReadOnlyList<Route> Routes { get; }
 
+    /// <summary>The notifications posted to the sink and not yet sent or consumed.</summary>
+    int QueueDepth { get; }
+
     /// <summary>
     /// Hands a notification over without waiting. Never blocks the dispatcher: a sink that cannot keep up
-    /// closes itself instead.
+    /// closes itself or drops its oldest notifications instead, as <see cref="PgNotifyHubOptions.SlowConsumerPolicy"/> says.
     /// </summary>
     void Post(PgNotification notification);
+
+    /// <summary>
+    /// Tells the client that it may have missed notifications (see <see cref="ResyncReason"/>) and that numbering
+    /// goes on in <paramref name="stream"/>. Called in order with <see cref="Post"/>, never concurrently with it.
+    /// </summary>
+    void Resync(string reason, string stream);
 }

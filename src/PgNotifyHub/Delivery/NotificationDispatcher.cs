@@ -1,5 +1,7 @@
+using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PgNotifyHub.Internal;
 using PgNotifyHub.Parsing;
 
@@ -8,20 +10,33 @@ namespace PgNotifyHub.Delivery;
 /// <summary>The single loop that parses each received notification once and fans it out.</summary>
 internal sealed class NotificationDispatcher(
     NotificationQueue queue,
-    NotificationRouter router,
+    NotificationHistory history,
     PgNotifyHubMetrics metrics,
+    IOptions<PgNotifyHubOptions> options,
+    TimeProvider time,
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var timestampProperty = options.Value.LatencyTimestampProperty is { } property ? Encoding.UTF8.GetBytes(property) : null;
         try
         {
             await foreach (var received in queue.Reader.ReadAllAsync(stoppingToken))
             {
-                metrics.NotificationReceived();
-                if (NotificationParser.TryParse(received.Channel, received.Payload, out var notification, out var error))
+                if (received.ListenerReconnected)
                 {
-                    router.Post(notification);
+                    history.Restart();
+                    continue;
+                }
+
+                metrics.NotificationReceived();
+                if (NotificationParser.TryParse(received.Channel, received.Payload, timestampProperty, out var notification, out var error))
+                {
+                    history.Publish(notification);
+                    if (notification.SentAt is { } sentAt)
+                    {
+                        metrics.NotificationLatency(time.GetUtcNow() - sentAt);
+                    }
                 }
                 else
                 {

@@ -70,6 +70,18 @@ internal sealed class NotificationRouter(ILogger<NotificationRouter> logger)
         }
     }
 
+    /// <summary>Every registered sink, once each.</summary>
+    public IReadOnlyCollection<INotificationSink> Sinks()
+    {
+        var sinks = new HashSet<INotificationSink>(ReferenceEqualityComparer.Instance);
+        foreach (var routeSinks in _sinks.Values)
+        {
+            sinks.UnionWith(routeSinks);
+        }
+
+        return sinks;
+    }
+
     public int SubscriberCount(Route route) => _sinks.TryGetValue(route, out var sinks) ? sinks.Length : 0;
 
     /// <summary>

@@ -26,8 +26,8 @@ internal static partial class Log
     [LoggerMessage(105, LogLevel.Information, "PgNotifyHub listener changed its channels on backend process {BackendProcessId}: now listening on {Added}, no longer on {Removed}.", EventName = "ChannelsChanged")]
     public static partial void ChannelsChanged(ILogger logger, string added, string removed, int backendProcessId);
 
-    [LoggerMessage(106, LogLevel.Information, "PgNotifyHub starting: database {Database}; default channels {Channels}; reconnect after {ReconnectDelayMin} to {ReconnectDelayMax}; heartbeat every {HeartbeatInterval}; send queue {SendQueueCapacity} messages per connection; allowed origins {AllowedOrigins}.", EventName = "Starting")]
-    public static partial void Starting(ILogger logger, string database, string channels, TimeSpan reconnectDelayMin, TimeSpan reconnectDelayMax, TimeSpan heartbeatInterval, int sendQueueCapacity, string allowedOrigins);
+    [LoggerMessage(106, LogLevel.Information, "PgNotifyHub starting: database {Database}; default channels {Channels}; reconnect after {ReconnectDelayMin} to {ReconnectDelayMax}; heartbeat every {HeartbeatInterval}; send queue {SendQueueCapacity} messages per connection, then {SlowConsumerPolicy}; allowed origins {AllowedOrigins}; limits: {MaxConnections} connections, {MaxAudiencesPerConnection} audiences per connection.", EventName = "Starting")]
+    public static partial void Starting(ILogger logger, string database, string channels, TimeSpan reconnectDelayMin, TimeSpan reconnectDelayMax, TimeSpan heartbeatInterval, int sendQueueCapacity, SlowConsumerPolicy slowConsumerPolicy, string allowedOrigins, string maxConnections, int maxAudiencesPerConnection);
 
     [LoggerMessage(200, LogLevel.Warning, "Dropped a notification on channel {Channel}: {Reason}. The payload must be 'audience,{{json object}}'.", EventName = "InvalidPayload")]
     public static partial void InvalidPayload(ILogger logger, string channel, string reason);
@@ -46,6 +46,9 @@ internal static partial class Log
 
     [LoggerMessage(303, LogLevel.Debug, "Subscription {SubscriptionId} closed.", EventName = "SubscriptionClosed")]
     public static partial void SubscriptionClosed(ILogger logger, string subscriptionId);
+
+    [LoggerMessage(304, LogLevel.Warning, "{Transport} connection {ConnectionId} fell {Capacity} messages behind: its oldest queued messages are being dropped (PgNotifyHub:SlowConsumerPolicy DropOldest). Logged once per connection; every drop is counted.", EventName = "SlowConsumerDropping")]
+    public static partial void SlowConsumerDropping(ILogger logger, string transport, string connectionId, int capacity);
 
     [LoggerMessage(400, LogLevel.Debug, "{Transport} connection {ConnectionId} joined audiences {Audiences} on channels {Channels}.", EventName = "ConnectionOpened")]
     public static partial void ConnectionOpened(ILogger logger, string transport, string connectionId, string audiences, string channels);
@@ -67,4 +70,10 @@ internal static partial class Log
 
     [LoggerMessage(406, LogLevel.Warning, "Closing WebSocket connection {ConnectionId}: it sent a message larger than {MaxSize} bytes (PgNotifyHub:MaxClientMessageSize).", EventName = "ClientMessageTooBig")]
     public static partial void ClientMessageTooBig(ILogger logger, string connectionId, int maxSize);
+
+    [LoggerMessage(407, LogLevel.Information, "Closing WebSocket connection {ConnectionId}: its authentication expired at {ExpiresUtc:O} (PgNotifyHub:CloseOnAuthenticationExpiry).", EventName = "AuthenticationExpired")]
+    public static partial void AuthenticationExpired(ILogger logger, string connectionId, DateTimeOffset expiresUtc);
+
+    [LoggerMessage(408, LogLevel.Information, "Refused WebSocket connection {ConnectionId}: its authentication expired at {ExpiresUtc:O}.", EventName = "ExpiredAuthenticationRefused")]
+    public static partial void ExpiredAuthenticationRefused(ILogger logger, string connectionId, DateTimeOffset expiresUtc);
 }

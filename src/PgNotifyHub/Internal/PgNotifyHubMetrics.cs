@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using PgNotifyHub.Delivery;
 
 namespace PgNotifyHub.Internal;
 
@@ -8,12 +10,25 @@ internal sealed class PgNotifyHubMetrics
 {
     public const string MeterName = "PgNotifyHub";
 
+    /// <summary>The <c>reason</c> of a drop under <see cref="SlowConsumerPolicy.DropOldest"/>: the oldest queued message made room.</summary>
+    public const string DroppedQueueFull = "queue_full";
+
+    /// <summary>The <c>reason</c> of a drop: the message was queued for, or posted to, a connection that closed before sending it.</summary>
+    public const string DroppedConnectionClosed = "connection_closed";
+
     private readonly Counter<long> _received;
     private readonly Counter<long> _invalid;
     private readonly Counter<long> _slowConsumers;
     private readonly UpDownCounter<long> _connections;
     private readonly Counter<long> _delivered;
     private readonly Counter<long> _reconnects;
+    private readonly Counter<long> _dropped;
+    private readonly Counter<long> _replayed;
+    private readonly Counter<long> _resyncs;
+    private readonly Histogram<double> _latency;
+    // Every open recipient and its transport, for the queue depth gauge: read at collection time only, so the
+    // hot path never updates a shared counter per message.
+    private readonly ConcurrentDictionary<INotificationSink, string> _open = new();
     private readonly Meter _meter;
     private long _lastReceived;
 
@@ -26,6 +41,15 @@ internal sealed class PgNotifyHubMetrics
         _connections = meter.CreateUpDownCounter<long>("pgnotifyhub.connections.active", "{connection}", "Connections receiving notifications, by transport.");
         _delivered = meter.CreateCounter<long>("pgnotifyhub.notifications.delivered", "{notification}", "Notifications written to a connection or handed to an in-process subscription, by transport.");
         _reconnects = meter.CreateCounter<long>("pgnotifyhub.listener.reconnects", "{connection}", "Times the listener connected again after losing its connection.");
+        _dropped = meter.CreateCounter<long>("pgnotifyhub.notifications.dropped", "{notification}", "Notifications not delivered to a recipient, by transport and reason (queue_full, connection_closed).");
+        _replayed = meter.CreateCounter<long>("pgnotifyhub.notifications.replayed", "{notification}", "Notifications sent again from the replay buffer to clients that reconnected.");
+        _resyncs = meter.CreateCounter<long>("pgnotifyhub.resyncs", "{connection}", "Clients told to resync because notifications may have been lost, by reason.");
+        _latency = meter.CreateHistogram<double>(
+            "pgnotifyhub.notifications.latency",
+            "s",
+            "Time from the timestamp in the payload (PgNotifyHub:LatencyTimestampProperty) to the hand-over to connections.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        meter.CreateObservableGauge("pgnotifyhub.send_queue.depth", ObserveQueueDepths, "{notification}", "Notifications queued for connections and subscriptions, by transport.");
         meter.CreateObservableGauge<double>(
             "pgnotifyhub.notifications.last_received_age",
             () => Volatile.Read(ref _lastReceived) is var last and not 0 ? [new Measurement<double>(Stopwatch.GetElapsedTime(last).TotalSeconds)] : [],
@@ -55,7 +79,46 @@ internal sealed class PgNotifyHubMetrics
 
     public void SlowConsumerClosed(string transport) => _slowConsumers.Add(1, new KeyValuePair<string, object?>("transport", transport));
 
-    public void ConnectionOpened(string transport) => _connections.Add(1, new KeyValuePair<string, object?>("transport", transport));
+    public void NotificationsDropped(string transport, string reason, long count)
+    {
+        if (count > 0)
+        {
+            _dropped.Add(count, new KeyValuePair<string, object?>("transport", transport), new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
 
-    public void ConnectionClosed(string transport) => _connections.Add(-1, new KeyValuePair<string, object?>("transport", transport));
+    public void Replayed(long count)
+    {
+        if (count > 0)
+        {
+            _replayed.Add(count);
+        }
+    }
+
+    public void Resynced(string reason) => _resyncs.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void NotificationLatency(TimeSpan latency) => _latency.Record(latency.TotalSeconds);
+
+    public void ConnectionOpened(string transport, INotificationSink sink)
+    {
+        _open[sink] = transport;
+        _connections.Add(1, new KeyValuePair<string, object?>("transport", transport));
+    }
+
+    public void ConnectionClosed(string transport, INotificationSink sink)
+    {
+        _open.TryRemove(sink, out _);
+        _connections.Add(-1, new KeyValuePair<string, object?>("transport", transport));
+    }
+
+    private IEnumerable<Measurement<long>> ObserveQueueDepths()
+    {
+        var depths = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (sink, transport) in _open)
+        {
+            depths[transport] = depths.GetValueOrDefault(transport) + sink.QueueDepth;
+        }
+
+        return depths.Select(depth => new Measurement<long>(depth.Value, new KeyValuePair<string, object?>("transport", depth.Key)));
+    }
 }

@@ -78,6 +78,23 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
             failures.Add($"{Prefix}{nameof(options.SendQueueCapacity)} must be at least 1, not {options.SendQueueCapacity}.");
         }
 
+        if (options.ReplayBufferSize < 0)
+        {
+            failures.Add($"{Prefix}{nameof(options.ReplayBufferSize)} must be 0 (no replay) or more, not {options.ReplayBufferSize}.");
+        }
+
+        RequirePositive(failures, options.ReplayWindow, nameof(options.ReplayWindow));
+
+        if (!Enum.IsDefined(options.SlowConsumerPolicy))
+        {
+            failures.Add($"{Prefix}{nameof(options.SlowConsumerPolicy)} must be Close or DropOldest, not {options.SlowConsumerPolicy}.");
+        }
+
+        if (options.LatencyTimestampProperty is { } property && string.IsNullOrWhiteSpace(property))
+        {
+            failures.Add($"{Prefix}{nameof(options.LatencyTimestampProperty)} must name a property of the payload, or be left unset.");
+        }
+
         if (options.AudienceResolver is null)
         {
             failures.Add($"{Prefix}{nameof(options.AudienceResolver)} must not be null.");

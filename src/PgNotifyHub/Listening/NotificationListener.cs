@@ -115,7 +115,8 @@ internal sealed class NotificationListener : BackgroundService
                 await ListenAsync(onListening: backend =>
                 {
                     Log.Listening(_logger, Describe(Listened), backend);
-                    if (sessions++ > 0)
+                    var reconnected = sessions++ > 0;
+                    if (reconnected)
                     {
                         _metrics.ListenerReconnected();
                     }
@@ -125,6 +126,8 @@ internal sealed class NotificationListener : BackgroundService
                         Log.ListenerRecovered(_logger, failedAttempts, Stopwatch.GetElapsedTime(failingSince));
                         failedAttempts = 0;
                     }
+
+                    return reconnected;
                 }, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -166,7 +169,9 @@ internal sealed class NotificationListener : BackgroundService
         }
     }
 
-    private async Task ListenAsync(Action<int> onListening, CancellationToken cancellationToken)
+    /// <param name="onListening">Called once LISTEN is in place, with the backend's process id; says whether the listener reconnected.</param>
+    /// <param name="cancellationToken">Stops listening.</param>
+    private async Task ListenAsync(Func<int, bool> onListening, CancellationToken cancellationToken)
     {
         var session = Volatile.Read(ref _session);
         try
@@ -181,7 +186,12 @@ internal sealed class NotificationListener : BackgroundService
 
             var listenedVersion = await ApplyChannelsAsync(connection, isNewConnection: true, cancellationToken);
             // Logged and counted first, so whoever awaits listening sees both.
-            onListening(connection.ProcessID);
+            if (onListening(connection.ProcessID))
+            {
+                // Ahead of what this connection has already received: clients learn of the gap before the news.
+                received.Insert(0, ReceivedNotification.Reconnected);
+            }
+
             session.BackendProcessId.TrySetResult(connection.ProcessID);
 
             // The heartbeat proves the connection alive and measures PostgreSQL's NOTIFY queue, whose filling up
@@ -282,7 +292,10 @@ internal sealed class NotificationListener : BackgroundService
             _options.ReconnectDelayMax,
             _options.HeartbeatInterval,
             _options.SendQueueCapacity,
-            _options.AllowedOrigins.Count == 0 ? "(same origin only)" : string.Join(", ", _options.AllowedOrigins));
+            _options.SlowConsumerPolicy,
+            _options.AllowedOrigins.Count == 0 ? "(same origin only)" : string.Join(", ", _options.AllowedOrigins),
+            _options.MaxConnections?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unlimited",
+            _options.MaxAudiencesPerConnection);
     }
 
     private static string Describe(IEnumerable<string> channels) =>

@@ -29,9 +29,15 @@ internal static class NotificationParser
     // Keyed by channel: notifications only arrive on channels the listener chose, so the cache stays small.
     private static readonly ConcurrentDictionary<string, byte[]> EncodedChannels = new(StringComparer.Ordinal);
 
+    /// <param name="channel">The channel the payload arrived on.</param>
+    /// <param name="payload">The NOTIFY payload.</param>
+    /// <param name="timestampProperty">The top-level property, as UTF-8, whose time becomes <see cref="PgNotification.SentAt"/>; null for none.</param>
+    /// <param name="notification">The notification, when the payload is valid.</param>
+    /// <param name="error">Why the payload is invalid, otherwise.</param>
     public static bool TryParse(
         string channel,
         string payload,
+        byte[]? timestampProperty,
         [NotNullWhen(true)] out PgNotification? notification,
         [NotNullWhen(false)] out string? error)
     {
@@ -67,7 +73,7 @@ internal static class NotificationParser
         var payloadStart = headerLength + PayloadPrefix.Length;
         var payloadRange = new Range(payloadStart, payloadStart + objectLength);
         Encoding.UTF8.GetBytes(json, frame.AsSpan(payloadRange));
-        if (!IsSingleObject(frame.AsSpan(payloadRange), out error))
+        if (!IsSingleObject(frame.AsSpan(payloadRange), timestampProperty, out var sentAt, out error))
         {
             return false;
         }
@@ -83,12 +89,13 @@ internal static class NotificationParser
         writer.WriteGuid(id);
         writer.Write(EnvelopeSuffix);
 
-        notification = new PgNotification(channel, payload[..comma], id, frame, headerLength, payloadRange);
+        notification = new PgNotification(channel, payload[..comma], id, frame, headerLength, payloadRange) { SentAt = sentAt };
         return true;
     }
 
-    private static bool IsSingleObject(ReadOnlySpan<byte> json, [NotNullWhen(false)] out string? error)
+    private static bool IsSingleObject(ReadOnlySpan<byte> json, byte[]? timestampProperty, out DateTimeOffset? sentAt, [NotNullWhen(false)] out string? error)
     {
+        sentAt = null;
         var reader = new Utf8JsonReader(json, ReaderOptions);
         try
         {
@@ -99,7 +106,25 @@ internal static class NotificationParser
                 return false;
             }
 
-            reader.Skip();
+            if (timestampProperty is null)
+            {
+                reader.Skip();
+            }
+            else
+            {
+                // The same single pass as Skip(), stopping at the top-level properties to look for the timestamp.
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isTimestamp = sentAt is null && reader.ValueTextEquals(timestampProperty);
+                    reader.Read();
+                    if (isTimestamp)
+                    {
+                        sentAt = ReadTimestamp(ref reader);
+                    }
+
+                    reader.Skip();
+                }
+            }
             if (reader.BytesConsumed != json.Length)
             {
                 error = "there is content after the end of the JSON object";
@@ -115,6 +140,16 @@ internal static class NotificationParser
         error = null;
         return true;
     }
+
+    // An ISO 8601 string (to_json(clock_timestamp())) or seconds since the Unix epoch (extract(epoch from …)).
+    // Anything else is not a timestamp; the payload stays valid, it is just not measured.
+    private static DateTimeOffset? ReadTimestamp(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String when reader.TryGetDateTimeOffset(out var time) => time,
+        JsonTokenType.Number when reader.TryGetDouble(out var seconds) && double.IsFinite(seconds) && Math.Abs(seconds) < 1e11
+            => DateTimeOffset.UnixEpoch.AddTicks((long)(seconds * TimeSpan.TicksPerSecond)),
+        _ => null,
+    };
 
     private static string Describe(JsonTokenType token) => token switch
     {

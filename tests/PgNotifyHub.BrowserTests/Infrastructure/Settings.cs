@@ -29,6 +29,8 @@ internal static class Settings
             }.ConnectionString,
             ["PgNotifyHub:Channels:0"] = channel,
             ["DevNotify:Enabled"] = devSender ? "true" : "false",
+            // These pages connect without tokens; the server refuses to start open unless told to.
+            ["Authentication:AllowAnonymous"] = "true",
         };
         if (audiencesFromHeader)
         {

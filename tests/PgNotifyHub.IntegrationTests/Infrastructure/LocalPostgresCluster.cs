@@ -110,10 +110,7 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
                 var started = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, port, serverOptions);
                 try
                 {
-                    await started.RunAsync("pg_ctl", [
-                        "-D", dataDirectory, "-l", Path.Combine(dataDirectory, "server.log"), "-w", "-t", "60",
-                        "-o", string.Join(' ', serverOptions), "start",
-                    ], cancellationToken);
+                    await started.StartServerAsync(cancellationToken);
                     return started;
                 }
                 catch (InvalidOperationException exception)
@@ -133,6 +130,23 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Starts the server on <see cref="Port"/> with <see cref="ServerOptions"/> and waits until it accepts connections:
+    /// when the cluster is made, and again after <see cref="StopAsync"/>.
+    /// </summary>
+    public Task StartServerAsync(CancellationToken cancellationToken) =>
+        RunAsync("pg_ctl", [
+            "-D", _dataDirectory, "-l", Path.Combine(_dataDirectory, "server.log"), "-w", "-t", "60",
+            "-o", string.Join(' ', ServerOptions), "start",
+        ], cancellationToken);
+
+    /// <summary>
+    /// Stops the server as an administrator or a failover would (fast shutdown: open sessions are ended) and waits
+    /// until it is down; the data directory stays, for <see cref="StartServerAsync"/>.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken) =>
+        RunAsync("pg_ctl", ["-D", _dataDirectory, "-m", "fast", "-w", "stop"], cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -10,6 +10,7 @@ namespace PgNotifyHub.IntegrationTests.Infrastructure;
 public abstract class NotifyTestClient : IAsyncDisposable
 {
     private readonly Channel<string> _messages = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<(string Reason, string Stream)> _resyncs = Channel.CreateUnbounded<(string Reason, string Stream)>();
 
     protected NotifyTestClient(Transport transport, string? audienceHeader)
     {
@@ -74,6 +75,16 @@ public abstract class NotifyTestClient : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 
     protected void OnMessage(string text) => _messages.Writer.TryWrite(text);
+
+    /// <summary>A resync notice (SignalR's <c>resync</c>, the sequenced subprotocol's control frame): its reason and stream.</summary>
+    protected void OnResync(string reason, string stream) => _resyncs.Writer.TryWrite((reason, stream));
+
+    /// <summary>The next resync notice the client received.</summary>
+    public Task<(string Reason, string Stream)> ReceiveResyncAsync([CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        _resyncs.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
+    /// <summary>Resync notices received and not yet taken.</summary>
+    public int PendingResyncs => _resyncs.Reader.Count;
 
     protected void OnConnectionEnded() => _messages.Writer.TryComplete();
 

@@ -192,6 +192,30 @@ public sealed class NotifyTestHost : IAsyncDisposable
     public async Task<WebSocketTestClient> ConnectWebSocketAsync(params string[] audiences) =>
         (WebSocketTestClient)await ConnectAsync(Transport.WebSocket, audiences);
 
+    /// <summary>
+    /// Connects a client that receives sequenced envelopes and resync notices (SignalR, or a raw WebSocket of the
+    /// <c>pgnotifyhub.v1</c> subprotocol), resuming from <paramref name="resume"/> if given; returns once registered,
+    /// so what it missed has been queued to it.
+    /// </summary>
+    public async Task<NotifyTestClient> ConnectSequencedAsync(Transport transport, string audience, string? resume = null)
+    {
+        var query = resume is null ? "" : "?resume=" + Uri.EscapeDataString(resume);
+        var cancellationToken = TestContext.Current.CancellationToken;
+        NotifyTestClient client = transport switch
+        {
+            Transport.SignalR => await SignalRTestClient.ConnectAsync(BaseUri, audience, cancellationToken, "/hub" + query).OrTimeout(),
+            Transport.WebSocket => await WebSocketTestClient.ConnectAsync(BaseUri, audience, path: "/ws" + query, subprotocol: "pgnotifyhub.v1", cancellationToken: cancellationToken).OrTimeout(),
+            _ => throw new ArgumentOutOfRangeException(nameof(transport)),
+        };
+        Track(client);
+        await WaitUntilRegisteredAsync(Channel, [audience]);
+        return client;
+    }
+
+    /// <summary>The <c>resume</c> parameter of a client that last saw <paramref name="seq"/> of the host's channel and <paramref name="audience"/>.</summary>
+    public string ResumeFrom(string stream, string audience, long seq) =>
+        System.Text.Json.JsonSerializer.Serialize(new { stream, positions = new[] { new { channel = Channel, audience, seq } } });
+
     /// <summary>A raw WebSocket that does not read until told to, with a tiny receive buffer: a slow consumer.</summary>
     public async Task<WebSocketTestClient> ConnectNonReadingWebSocketAsync(string audience)
     {
@@ -294,6 +318,28 @@ public sealed class NotifyTestHost : IAsyncDisposable
 
         await _app.DisposeAsync();
         Logs.Dispose();
+    }
+
+    /// <summary>Disconnects a client of the host's channel and <paramref name="audience"/>; returns once the server let go of it.</summary>
+    public async Task DisconnectAsync(NotifyTestClient client, string audience)
+    {
+        var route = new Route(Channel, audience);
+        int expected;
+        lock (_lock)
+        {
+            expected = _subscribersPerRoute[route] -= 1;
+        }
+
+        await client.DisposeAsync();
+        await Task.Run(
+            async () =>
+            {
+                while (Router.SubscriberCount(route) > expected)
+                {
+                    await Task.Delay(20, TestContext.Current.CancellationToken);
+                }
+            },
+            TestContext.Current.CancellationToken).OrTimeout();
     }
 
     private async Task WaitUntilRegisteredAsync(string channel, IEnumerable<string> audiences)

@@ -15,6 +15,7 @@ public sealed class SignalRTestClient : NotifyTestClient
     {
         _connection = connection;
         _connection.On<JsonElement>("notify", envelope => OnMessage(envelope.GetRawText()));
+        _connection.On<JsonElement>("resync", notice => OnResync(notice.GetProperty("reason").GetString()!, notice.GetProperty("stream").GetString()!));
         _connection.Closed += exception =>
         {
             _closed.TrySetResult(exception);
@@ -44,7 +45,8 @@ public sealed class SignalRTestClient : NotifyTestClient
         CancellationToken cancellationToken,
         string path = "/hub",
         HttpTransportType transport = HttpTransportType.WebSockets,
-        string? origin = null)
+        string? origin = null,
+        string? accessToken = null)
     {
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(baseUri, path), options =>
@@ -59,6 +61,11 @@ public sealed class SignalRTestClient : NotifyTestClient
                 if (origin is not null)
                 {
                     options.Headers["Origin"] = origin;
+                }
+
+                if (accessToken is not null)
+                {
+                    options.AccessTokenProvider = () => Task.FromResult<string?>(accessToken);
                 }
             })
             .Build();

@@ -47,6 +47,8 @@ public sealed class WebSocketTestClient : NotifyTestClient
     /// <param name="receiveBufferSize">A small socket receive buffer makes a slow consumer's TCP window fill quickly.</param>
     /// <param name="path">The endpoint: the raw one, or <c>/hub</c> to speak SignalR's protocol by hand.</param>
     /// <param name="origin">The Origin header a browser page would send; null to send none, as non-browser clients do.</param>
+    /// <param name="accessToken">A bearer token for the Authorization header; null to send none.</param>
+    /// <param name="subprotocol">A WebSocket subprotocol to ask for, e.g. <c>pgnotifyhub.v1</c> for the sequenced envelope.</param>
     /// <param name="cancellationToken">Cancels the connect.</param>
     public static async Task<WebSocketTestClient> ConnectAsync(
         Uri baseUri,
@@ -55,9 +57,16 @@ public sealed class WebSocketTestClient : NotifyTestClient
         int? receiveBufferSize = null,
         string path = "/ws",
         string? origin = null,
+        string? accessToken = null,
+        string? subprotocol = null,
         CancellationToken cancellationToken = default)
     {
-        var socket = CreateSocket(audienceHeader, origin);
+        var socket = CreateSocket(audienceHeader, origin, accessToken);
+        if (subprotocol is not null)
+        {
+            socket.Options.AddSubProtocol(subprotocol);
+        }
+
         var invoker = receiveBufferSize is { } size ? new HttpMessageInvoker(SmallBufferHandler(size)) : null;
         try
         {
@@ -91,13 +100,24 @@ public sealed class WebSocketTestClient : NotifyTestClient
         ConnectExpectingRefusalAsync(baseUri, audienceHeader, origin: null, cancellationToken);
 
     /// <summary>Connects from a browser page of <paramref name="origin"/>, expecting a refusal; returns the HTTP status.</summary>
-    public static async Task<HttpStatusCode> ConnectExpectingRefusalAsync(Uri baseUri, string? audienceHeader, string? origin, CancellationToken cancellationToken)
+    public static Task<HttpStatusCode> ConnectExpectingRefusalAsync(Uri baseUri, string? audienceHeader, string? origin, CancellationToken cancellationToken) =>
+        RefusalStatusAsync(baseUri, "/ws", audienceHeader, origin, accessToken: null, cancellationToken);
+
+    /// <summary>
+    /// Connects to <paramref name="path"/> (which may carry a query string) with a bearer token in the Authorization
+    /// header (null: none), expecting a refusal; returns the HTTP status.
+    /// </summary>
+    public static Task<HttpStatusCode> ConnectWithTokenExpectingRefusalAsync(Uri baseUri, string path, string? accessToken, CancellationToken cancellationToken) =>
+        RefusalStatusAsync(baseUri, path, audienceHeader: null, origin: null, accessToken, cancellationToken);
+
+    private static async Task<HttpStatusCode> RefusalStatusAsync(
+        Uri baseUri, string path, string? audienceHeader, string? origin, string? accessToken, CancellationToken cancellationToken)
     {
-        using var socket = CreateSocket(audienceHeader, origin);
+        using var socket = CreateSocket(audienceHeader, origin, accessToken);
         socket.Options.CollectHttpResponseDetails = true;
         try
         {
-            await socket.ConnectAsync(WebSocketUri(baseUri, "/ws"), cancellationToken);
+            await socket.ConnectAsync(WebSocketUri(baseUri, path), cancellationToken);
         }
         catch (WebSocketException)
         {
@@ -163,7 +183,15 @@ public sealed class WebSocketTestClient : NotifyTestClient
                 {
                     if (result.MessageType == WebSocketMessageType.Text)
                     {
-                        OnMessage(Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length));
+                        var text = Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length);
+                        if (ResyncNotice(text) is { } resync)
+                        {
+                            OnResync(resync.Reason, resync.Stream);
+                        }
+                        else
+                        {
+                            OnMessage(text);
+                        }
                     }
                     else
                     {
@@ -184,9 +212,24 @@ public sealed class WebSocketTestClient : NotifyTestClient
         }
     }
 
-    private static ClientWebSocket CreateSocket(string? audienceHeader, string? origin)
+    // The sequenced subprotocol's control frame; envelopes never have a "type".
+    private static (string Reason, string Stream)? ResyncNotice(string text)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(text);
+        var root = document.RootElement;
+        return root.TryGetProperty("type", out var type) && type.GetString() == "resync"
+            ? (root.GetProperty("reason").GetString()!, root.GetProperty("stream").GetString()!)
+            : null;
+    }
+
+    private static ClientWebSocket CreateSocket(string? audienceHeader, string? origin, string? accessToken)
     {
         var socket = new ClientWebSocket();
+        if (accessToken is not null)
+        {
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + accessToken);
+        }
+
         if (audienceHeader is not null)
         {
             socket.Options.SetRequestHeader("X-Audience", audienceHeader);

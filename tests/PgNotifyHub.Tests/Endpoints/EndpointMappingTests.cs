@@ -59,6 +59,25 @@ public sealed class EndpointMappingTests
         Assert.Equal(parameter, error.ParamName);
     }
 
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData(false, false)]
+    public async Task MapPgNotifyHub_sets_CloseOnAuthenticationExpiration_from_the_option_before_the_callers_transport_callback(bool? option, bool expected)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddPgNotifyHub(o =>
+        {
+            o.ConnectionString = "Host=127.0.0.1;Port=1;Username=postgres";
+            o.CloseOnAuthenticationExpiry = option ?? o.CloseOnAuthenticationExpiry;
+        });
+        await using var app = builder.Build();
+        bool? seenByCaller = null;
+
+        app.MapPgNotifyHub("/hub", transports => seenByCaller = transports.CloseOnAuthenticationExpiration);
+
+        Assert.Equal(expected, seenByCaller);
+    }
+
     // Never started: mapping and subscribing validate their arguments before anything touches the database.
     private static WebApplication CreateApp()
     {

@@ -37,6 +37,8 @@ public sealed class OptionsValidationTests
         ["zero max connections"] = o => o.MaxConnections = 0,
         ["zero audiences per connection"] = o => o.MaxAudiencesPerConnection = 0,
         ["tiny client message size"] = o => o.MaxClientMessageSize = 100,
+        ["undefined slow consumer policy"] = o => o.SlowConsumerPolicy = (SlowConsumerPolicy)7,
+        ["blank latency timestamp property"] = o => o.LatencyTimestampProperty = " ",
     };
 
     public static TheoryData<string, string> BadSettingCases => new()
@@ -65,6 +67,8 @@ public sealed class OptionsValidationTests
         { "zero max connections", "MaxConnections" },
         { "zero audiences per connection", "MaxAudiencesPerConnection" },
         { "tiny client message size", "MaxClientMessageSize" },
+        { "undefined slow consumer policy", "SlowConsumerPolicy" },
+        { "blank latency timestamp property", "LatencyTimestampProperty" },
     };
 
     [Theory]
@@ -83,6 +87,7 @@ public sealed class OptionsValidationTests
     [InlineData("PgNotifyHub:HeartbeatInterval", "00:00:00", "HeartbeatInterval")]
     [InlineData("PgNotifyHub:Channels:0", "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcd", "Channels")]
     [InlineData("PgNotifyHub:ReconnectDelayMin", "00:01:00", "ReconnectDelayMin")]
+    [InlineData("PgNotifyHub:SlowConsumerPolicy", "DropNewest", "SlowConsumerPolicy")]
     public async Task Bad_setting_in_configuration_stops_startup_naming_the_setting(string key, string value, string settingName)
     {
         using var host = BuildHost(new Dictionary<string, string?> { [key] = value });
@@ -143,6 +148,7 @@ public sealed class OptionsValidationTests
         Assert.Null(options.MaxConnections);
         Assert.Equal(1000, options.MaxAudiencesPerConnection);
         Assert.Equal(4096, options.MaxClientMessageSize);
+        Assert.True(options.CloseOnAuthenticationExpiry);
     }
 
     [Theory]

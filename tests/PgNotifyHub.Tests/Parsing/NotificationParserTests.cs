@@ -25,7 +25,7 @@ public sealed class NotificationParserTests
     [InlineData("""a,{"audience":"b,c","x":1}""", "a", """{"audience":"b,c","x":1}""")]
     public void Valid_payload_keeps_the_object_byte_for_byte(string payload, string audience, string json)
     {
-        var parsed = NotificationParser.TryParse(Channel, payload, out var notification, out var error);
+        var parsed = NotificationParser.TryParse(Channel, payload, timestampProperty: null, out var notification, out var error);
 
         Assert.True(parsed, error);
         Assert.Null(error);
@@ -64,7 +64,7 @@ public sealed class NotificationParserTests
     [InlineData("aud,\u00a0{\"a\":1}")]
     public void Invalid_payload_is_rejected_with_a_reason(string payload)
     {
-        var parsed = NotificationParser.TryParse(Channel, payload, out var notification, out var error);
+        var parsed = NotificationParser.TryParse(Channel, payload, timestampProperty: null, out var notification, out var error);
 
         Assert.False(parsed);
         Assert.Null(notification);
@@ -81,7 +81,7 @@ public sealed class NotificationParserTests
     [InlineData("aud,{\"a\":1} x", "after")]
     public void Rejection_reason_says_what_is_wrong(string payload, string expectedWord)
     {
-        NotificationParser.TryParse(Channel, payload, out _, out var error);
+        NotificationParser.TryParse(Channel, payload, timestampProperty: null, out _, out var error);
 
         Assert.Contains(expectedWord, error, StringComparison.OrdinalIgnoreCase);
     }
@@ -91,9 +91,9 @@ public sealed class NotificationParserTests
     {
         const string secret = "s3cr3t-value-7f2c";
 
-        NotificationParser.TryParse(Channel, "aud,{\"token\":\"" + secret + "\"", out _, out var unterminated);
-        NotificationParser.TryParse(Channel, "aud,[\"" + secret + "\"]", out _, out var array);
-        NotificationParser.TryParse(Channel, "aud,{\"a\":1}\"" + secret + "\"", out _, out var trailing);
+        NotificationParser.TryParse(Channel, "aud,{\"token\":\"" + secret + "\"", timestampProperty: null, out _, out var unterminated);
+        NotificationParser.TryParse(Channel, "aud,[\"" + secret + "\"]", timestampProperty: null, out _, out var array);
+        NotificationParser.TryParse(Channel, "aud,{\"a\":1}\"" + secret + "\"", timestampProperty: null, out _, out var trailing);
 
         Assert.DoesNotContain(secret, unterminated, StringComparison.Ordinal);
         Assert.DoesNotContain(secret, array, StringComparison.Ordinal);
@@ -105,7 +105,7 @@ public sealed class NotificationParserTests
     {
         const string json = """{ "b" : 2, "a":"<&>é" }""";
 
-        Assert.True(NotificationParser.TryParse(Channel, "aud,  " + json + "  ", out var notification, out var error), error);
+        Assert.True(NotificationParser.TryParse(Channel, "aud,  " + json + "  ", timestampProperty: null, out var notification, out var error), error);
 
         var expected = "{\"payload\":" + json + ",\"channel\":\"orders\",\"id\":\"" + notification.Id.ToString("D") + "\"}";
         Assert.Equal(Encoding.UTF8.GetBytes(expected), notification.Envelope.ToArray());
@@ -114,7 +114,7 @@ public sealed class NotificationParserTests
     [Fact]
     public void Envelope_payload_is_the_same_bytes_as_notification_payload()
     {
-        Assert.True(NotificationParser.TryParse(Channel, """aud,{"a":[1,2,3]}""", out var notification, out var error), error);
+        Assert.True(NotificationParser.TryParse(Channel, """aud,{"a":[1,2,3]}""", timestampProperty: null, out var notification, out var error), error);
 
         var envelope = notification.Envelope.Span;
         var prefix = """{"payload":"""u8;
@@ -127,7 +127,7 @@ public sealed class NotificationParserTests
     {
         const string channel = "Mixed \"Case\" \\ é€";
 
-        Assert.True(NotificationParser.TryParse(channel, """aud,{"a":1}""", out var notification, out var error), error);
+        Assert.True(NotificationParser.TryParse(channel, """aud,{"a":1}""", timestampProperty: null, out var notification, out var error), error);
 
         using var document = JsonDocument.Parse(notification.Envelope);
         Assert.Equal(["payload", "channel", "id"], document.RootElement.EnumerateObject().Select(p => p.Name));
@@ -138,7 +138,7 @@ public sealed class NotificationParserTests
     [Fact]
     public void Id_is_a_lowercase_version_4_uuid_and_matches_the_envelope()
     {
-        Assert.True(NotificationParser.TryParse(Channel, """aud,{"a":1}""", out var notification, out var error), error);
+        Assert.True(NotificationParser.TryParse(Channel, """aud,{"a":1}""", timestampProperty: null, out var notification, out var error), error);
 
         using var document = JsonDocument.Parse(notification.Envelope);
         var text = document.RootElement.GetProperty("id").GetString()!;
@@ -151,7 +151,7 @@ public sealed class NotificationParserTests
     {
         var ids = Enumerable.Range(0, 1000).Select(_ =>
         {
-            Assert.True(NotificationParser.TryParse(Channel, """aud,{"a":1}""", out var notification, out var error), error);
+            Assert.True(NotificationParser.TryParse(Channel, """aud,{"a":1}""", timestampProperty: null, out var notification, out var error), error);
             return notification.Id;
         });
 
@@ -166,7 +166,7 @@ public sealed class NotificationParserTests
         Assert.Equal(7_999, Encoding.UTF8.GetByteCount(payload));
         Assert.True(payload.Length < 7_999, "the payload must contain multi-byte characters");
 
-        Assert.True(NotificationParser.TryParse(Channel, payload, out var notification, out var error), error);
+        Assert.True(NotificationParser.TryParse(Channel, payload, timestampProperty: null, out var notification, out var error), error);
 
         Assert.Equal(Encoding.UTF8.GetBytes(json), notification.Payload.ToArray());
         using var document = JsonDocument.Parse(notification.Envelope);
@@ -179,8 +179,46 @@ public sealed class NotificationParserTests
         const int depth = 1_000;
         var json = "{\"a\":" + string.Concat(Enumerable.Repeat("[", depth)) + string.Concat(Enumerable.Repeat("]", depth)) + "}";
 
-        Assert.True(NotificationParser.TryParse(Channel, "aud," + json, out var notification, out var error), error);
+        Assert.True(NotificationParser.TryParse(Channel, "aud," + json, timestampProperty: null, out var notification, out var error), error);
 
         Assert.Equal(Encoding.UTF8.GetBytes(json), notification.Payload.ToArray());
+    }
+
+    [Theory]
+    [InlineData("""aud,{"sent_at":"2026-11-28T01:02:03.5+00:00","a":1}""", "2026-11-28T01:02:03.5+00:00")]
+    [InlineData("""aud,{"a":[1,{"sent_at":0}],"sent_at":"2026-11-28T02:02:03.123456+01:00"}""", "2026-11-28T01:02:03.123456+00:00")]
+    [InlineData("""aud,{"sent_at":1795827723.25}""", "2026-11-28T01:02:03.25+00:00")]
+    public void Timestamp_property_at_the_top_level_gives_the_sending_time_and_leaves_the_payload_intact(string payload, string expected)
+    {
+        Assert.True(NotificationParser.TryParse(Channel, payload, "sent_at"u8.ToArray(), out var notification, out var error), error);
+
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), notification.SentAt);
+        Assert.Equal(Encoding.UTF8.GetBytes(payload[4..]), notification.Payload.ToArray());
+    }
+
+    [Theory]
+    [InlineData("""aud,{"inner":{"sent_at":"2026-11-28T01:02:03Z"}}""")]
+    [InlineData("""aud,{"sent_at":"yesterday"}""")]
+    [InlineData("""aud,{"sent_at":true}""")]
+    [InlineData("""aud,{"sent_at":1e300}""")]
+    [InlineData("""aud,{"Sent_At":"2026-11-28T01:02:03Z"}""")]
+    public void Payload_without_a_usable_top_level_timestamp_is_valid_and_not_timed(string payload)
+    {
+        Assert.True(NotificationParser.TryParse(Channel, payload, "sent_at"u8.ToArray(), out var notification, out var error), error);
+
+        Assert.Null(notification.SentAt);
+    }
+
+    [Theory]
+    [InlineData("""aud,{"sent_at":"2026-11-28T01:02:03Z"}x""")]
+    [InlineData("""aud,{"sent_at":"2026-11-28T01:02:03Z",}""")]
+    [InlineData("aud,{\"sent_at\":\"2026-11-28T01:02:03Z\"")]
+    [InlineData("""aud,{"a":[1,2}""")]
+    public void Looking_for_the_timestamp_rejects_the_same_malformed_payloads(string payload)
+    {
+        Assert.False(NotificationParser.TryParse(Channel, payload, "sent_at"u8.ToArray(), out _, out var withTimestamp));
+        Assert.False(NotificationParser.TryParse(Channel, payload, timestampProperty: null, out _, out var without));
+        Assert.NotNull(withTimestamp);
+        Assert.NotNull(without);
     }
 }

@@ -33,7 +33,7 @@ public sealed class ParserFuzzTests
         {
             var payload = RandomPayload(random);
 
-            if (!NotificationParser.TryParse(Channel, payload, out var notification, out var error))
+            if (!NotificationParser.TryParse(Channel, payload, timestampProperty: null, out var notification, out var error))
             {
                 Assert.False(string.IsNullOrEmpty(error), $"No reason given for rejecting {Describe(payload)}");
                 continue;
@@ -60,7 +60,7 @@ public sealed class ParserFuzzTests
         var subscriptions = audiences.ToDictionary(
             audience => audience,
             audience => new PgNotificationSubscription(
-                new Route(Channel, audience), Cases, channels.Acquire([Channel]), router, services.GetRequiredService<PgNotifyHubMetrics>(), NullLogger.Instance));
+                new Route(Channel, audience), Cases, SlowConsumerPolicy.Close, channels.Acquire([Channel]), router, services.GetRequiredService<PgNotifyHubMetrics>(), NullLogger.Instance));
 
         var random = new Random(7);
         var expected = audiences.ToDictionary(audience => audience, _ => 0);
@@ -68,7 +68,7 @@ public sealed class ParserFuzzTests
         {
             var audience = audiences[random.Next(audiences.Length)];
             var payload = random.Next(2) == 0 ? audience + ",{\"i\":" + i + "}" : RandomPayload(random);
-            if (NotificationParser.TryParse(Channel, payload, out var notification, out _))
+            if (NotificationParser.TryParse(Channel, payload, timestampProperty: null, out var notification, out _))
             {
                 router.Post(notification);
                 if (expected.TryGetValue(notification.Audience, out var count))

@@ -13,7 +13,7 @@ public sealed class WebSocketFrameTests
     public async Task Frame_is_one_final_text_message_holding_exactly_the_envelope(int payloadLength)
     {
         var payload = "a,{\"s\":\"" + new string('x', payloadLength) + "\"}";
-        Assert.True(NotificationParser.TryParse("orders", payload, out var notification, out _));
+        Assert.True(NotificationParser.TryParse("orders", payload, timestampProperty: null, out var notification, out _));
 
         using var wire = new MemoryStream(notification.WebSocketFrame.ToArray());
         using var client = WebSocket.CreateFromStream(wire, new WebSocketCreationOptions { IsServer = false });

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Logging;
 using PgNotifyHub.Delivery;
 using PgNotifyHub.Internal;
@@ -24,11 +25,19 @@ internal sealed class HubConnectionSink(
 
     public IReadOnlyList<Route> Routes { get; } = routes;
 
-    public void Post(PgNotification notification)
+    public int QueueDepth => Volatile.Read(ref _pending);
+
+    public void Post(PgNotification notification) => Write(notification.HubMessage);
+
+    public void Resync(string reason, string stream) =>
+        Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.ResyncMethod, [new ResyncNotice(reason, stream)])));
+
+    private void Write(SerializedHubMessage message)
     {
         if (Interlocked.Increment(ref _pending) > capacity)
         {
             Interlocked.Decrement(ref _pending);
+            metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
             if (Interlocked.Exchange(ref _aborted, 1) == 0)
             {
                 Log.SlowConsumer(logger, Transport, connection.ConnectionId, capacity);
@@ -39,7 +48,7 @@ internal sealed class HubConnectionSink(
             return;
         }
 
-        _ = CompleteWriteAsync(connection.WriteAsync(notification.HubMessage));
+        _ = CompleteWriteAsync(connection.WriteAsync(message));
     }
 
     // Completes synchronously, without allocating, when the write did; either way the ValueTask is consumed once.
@@ -53,6 +62,7 @@ internal sealed class HubConnectionSink(
         catch (Exception)
         {
             // HubConnectionContext logs write failures and aborts the connection itself.
+            metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
         }
         finally
         {
@@ -60,3 +70,6 @@ internal sealed class HubConnectionSink(
         }
     }
 }
+
+/// <summary>The argument of the <c>resync</c> invocation: why, and the stream numbering goes on in.</summary>
+internal sealed record ResyncNotice(string Reason, string Stream);

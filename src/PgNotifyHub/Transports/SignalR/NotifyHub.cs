@@ -17,6 +17,12 @@ public sealed class NotifyHub : Hub
     /// <summary>The client method that receives notifications: <c>notify</c>.</summary>
     public const string NotifyMethod = "notify";
 
+    /// <summary>
+    /// The client method that tells a connection it may have missed notifications and should reload what it shows:
+    /// <c>resync</c>, with one argument <c>{reason, stream}</c>.
+    /// </summary>
+    public const string ResyncMethod = "resync";
+
     private const string GroupPrefix = "pgnotifyhub:";
 
     /// <summary>

@@ -20,6 +20,7 @@ namespace PgNotifyHub.Transports.SignalR;
 /// </remarks>
 internal sealed class NotifyHubLifetimeManager(
     NotificationRouter router,
+    NotificationHistory history,
     ConnectionLimit limit,
     IOptions<PgNotifyHubOptions> options,
     PgNotifyHubMetrics metrics,
@@ -84,8 +85,17 @@ internal sealed class NotifyHubLifetimeManager(
 
         var sink = new HubConnectionSink(connection, endpoint.RoutesFor(audiences), options.Value.SendQueueCapacity, metrics, logger);
         connection.Items[SinkKey] = sink;
-        router.Register(sink);
-        metrics.ConnectionOpened(HubConnectionSink.Transport);
+        // A reconnecting client passes where it left off; what cannot be read only costs it the replay.
+        ResumePosition? resume = null;
+        var resumeText = httpContext.Request.Query[ResumePosition.QueryParameter].ToString();
+        var resumeInvalid = resumeText.Length > 0 && !ResumePosition.TryParse(resumeText, out resume);
+        history.Join(sink, resume);
+        if (resumeInvalid)
+        {
+            history.Resync(sink, ResyncReason.InvalidResume);
+        }
+
+        metrics.ConnectionOpened(HubConnectionSink.Transport, sink);
         Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
     }
 
@@ -95,7 +105,7 @@ internal sealed class NotifyHubLifetimeManager(
         {
             limit.Release();
             router.Unregister((HubConnectionSink)sink!);
-            metrics.ConnectionClosed(HubConnectionSink.Transport);
+            metrics.ConnectionClosed(HubConnectionSink.Transport, (HubConnectionSink)sink!);
             Log.ConnectionClosed(logger, HubConnectionSink.Transport, connection.ConnectionId);
         }
 

@@ -14,10 +14,12 @@ namespace PgNotifyHub.Transports.WebSockets;
 internal sealed class WebSocketEndpoint(
     EndpointSettings endpoint,
     NotificationRouter router,
+    NotificationHistory history,
     ConnectionLimit limit,
     IOptions<PgNotifyHubOptions> options,
     IHostApplicationLifetime lifetime,
     PgNotifyHubMetrics metrics,
+    TimeProvider timeProvider,
     ILogger<WebSocketEndpoint> logger)
 {
     public async Task HandleAsync(HttpContext context)
@@ -34,6 +36,31 @@ internal sealed class WebSocketEndpoint(
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.Response.WriteAsync("This endpoint accepts WebSocket requests only.", context.RequestAborted);
+            return;
+        }
+
+        // pgws pages get pgws's envelope; clients that ask for the subprotocol get sequence numbers, resync and replay.
+        var sequenced = context.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSink.SequencedSubprotocol);
+        ResumePosition? resume = null;
+        if (context.Request.Query.TryGetValue(ResumePosition.QueryParameter, out var resumeText)
+            && !(sequenced && ResumePosition.TryParse(resumeText, out resume)))
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync(
+                sequenced
+                    ? """The resume parameter must be {"stream":"…","positions":[{"channel":"…","audience":"…","seq":0}]}."""
+                    : $"The resume parameter needs the WebSocket subprotocol {WebSocketSink.SequencedSubprotocol}.",
+                context.RequestAborted);
+            return;
+        }
+
+        // Authentication tolerates some clock skew, so credentials may arrive a little past their expiry: they are
+        // refused here rather than accepted and closed at once.
+        var expiresUtc = settings.CloseOnAuthenticationExpiry ? AuthenticationExpiry.Of(context) : null;
+        if (expiresUtc is { } expired && expired <= timeProvider.GetUtcNow())
+        {
+            Log.ExpiredAuthenticationRefused(logger, context.TraceIdentifier, expired);
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
 
@@ -66,16 +93,18 @@ internal sealed class WebSocketEndpoint(
 
         // Registered before the handshake completes, so a client that sees its socket open misses nothing.
         using var sink = new WebSocketSink(
-            endpoint.RoutesFor(audiences), settings.SendQueueCapacity, settings.MaxClientMessageSize, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
-        router.Register(sink);
-        metrics.ConnectionOpened(WebSocketSink.Transport);
+            endpoint.RoutesFor(audiences), settings.SendQueueCapacity, settings.SlowConsumerPolicy, sequenced, settings.MaxClientMessageSize, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
+        history.Join(sink, resume);
+        metrics.ConnectionOpened(WebSocketSink.Transport, sink);
         Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
+        using var expiry = expiresUtc is { } expires ? AuthenticationExpiry.Start(expires, timeProvider, sink.CloseForExpiredAuthentication) : null;
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
             {
                 KeepAliveInterval = settings.WebSocketKeepAliveInterval,
                 KeepAliveTimeout = settings.WebSocketKeepAliveInterval,
+                SubProtocol = sequenced ? WebSocketSink.SequencedSubprotocol : null,
             });
             var frames = FrameBatchingUpgrade.Of(context)?.Stream
                 ?? throw new InvalidOperationException("The WebSocket was not accepted through the endpoint's own pipeline.");
@@ -86,7 +115,7 @@ internal sealed class WebSocketEndpoint(
         {
             limit.Release();
             router.Unregister(sink);
-            metrics.ConnectionClosed(WebSocketSink.Transport);
+            metrics.ConnectionClosed(WebSocketSink.Transport, sink);
             Log.ConnectionClosed(logger, WebSocketSink.Transport, context.TraceIdentifier);
         }
     }

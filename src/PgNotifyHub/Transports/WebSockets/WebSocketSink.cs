@@ -18,7 +18,18 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     // because the WebSocket validates the UTF-8 of text frames in this buffer after unmasking them.
     private const int DiscardBufferSize = 256;
 
-    private readonly Channel<PgNotification> _queue;
+    // From the range RFC 6455 leaves to applications (4000-4999), so a client can tell it from the protocol's own
+    // codes and reconnect with fresh credentials instead of retrying with the expired ones.
+    public const WebSocketCloseStatus AuthenticationExpiredStatus = (WebSocketCloseStatus)4001;
+
+    /// <summary>Service Restart (RFC 6455 registry): sent to pgws-compatible sockets when messages may have been lost.</summary>
+    public const WebSocketCloseStatus ResyncStatus = (WebSocketCloseStatus)1012;
+
+    /// <summary>The subprotocol of the sequenced envelope and control frames.</summary>
+    public const string SequencedSubprotocol = "pgnotifyhub.v1";
+
+    // Ready-made frames: the notifications' own, shared with every socket, and the odd control frame.
+    private readonly Channel<ReadOnlyMemory<byte>> _queue;
     // Aborts the socket once a close must not wait any longer for a client that stopped reading. Sends are not
     // given its token: a cancelable send takes the WebSocket's slow path (a registration and a task per frame).
     private readonly CancellationTokenSource _sendDeadline = new();
@@ -29,10 +40,14 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     private readonly PgNotifyHubMetrics _metrics;
     private readonly ILogger _logger;
     private int _closeReason = (int)CloseReason.None;
+    private int _dropping;
+    private readonly bool _sequenced;
 
     public WebSocketSink(
         IReadOnlyList<Route> routes,
         int capacity,
+        SlowConsumerPolicy slowConsumerPolicy,
+        bool sequenced,
         int maxClientMessageSize,
         TimeSpan closeTimeout,
         string connectionId,
@@ -46,12 +61,15 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         _connectionId = connectionId;
         _metrics = metrics;
         _logger = logger;
-        _queue = Channel.CreateBounded<PgNotification>(new BoundedChannelOptions(capacity)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _sequenced = sequenced;
+        _queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(
+            new BoundedChannelOptions(capacity)
+            {
+                SingleReader = true,
+                SingleWriter = true,
+                FullMode = slowConsumerPolicy == SlowConsumerPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
+            },
+            OnDroppedOldest);
     }
 
     private enum CloseReason
@@ -62,19 +80,50 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         SlowConsumer,
         MessageTooBig,
         ShuttingDown,
+        AuthenticationExpired,
+        Resync,
     }
 
     public IReadOnlyList<Route> Routes { get; }
 
-    public void Post(PgNotification notification)
+    public int QueueDepth => _queue.Reader.Count;
+
+    public void Post(PgNotification notification) => Enqueue(_sequenced ? notification.SequencedFrame : notification.WebSocketFrame);
+
+    // A pgws page knows nothing of numbering: closing with 1012 (service restart) makes it reconnect and load afresh.
+    public void Resync(string reason, string stream)
     {
-        if (_queue.Writer.TryWrite(notification) || !Stop(CloseReason.SlowConsumer))
+        if (!_sequenced)
+        {
+            Stop(CloseReason.Resync);
+            return;
+        }
+
+        Enqueue(ResyncFrame.For(reason, stream));
+    }
+
+    private void Enqueue(ReadOnlyMemory<byte> frame)
+    {
+        if (_queue.Writer.TryWrite(frame))
         {
             return;
         }
 
-        Log.SlowConsumer(_logger, Transport, _connectionId, _capacity);
-        _metrics.SlowConsumerClosed(Transport);
+        _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+        if (Stop(CloseReason.SlowConsumer))
+        {
+            Log.SlowConsumer(_logger, Transport, _connectionId, _capacity);
+            _metrics.SlowConsumerClosed(Transport);
+        }
+    }
+
+    private void OnDroppedOldest(ReadOnlyMemory<byte> dropped)
+    {
+        _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedQueueFull, 1);
+        if (Interlocked.Exchange(ref _dropping, 1) == 0)
+        {
+            Log.SlowConsumerDropping(_logger, Transport, _connectionId, _capacity);
+        }
     }
 
     /// <summary>Sends queued notifications until the client leaves, falls behind or the host stops; then closes.</summary>
@@ -104,6 +153,9 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             }
 
             await receiving;
+            // Whatever ended the socket, what is still queued will never be sent.
+            Stop(CloseReason.ConnectionLost);
+            _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, _queue.Reader.Count);
         }
     }
 
@@ -122,9 +174,9 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             }
 
             var written = 0;
-            while (CurrentReason == CloseReason.None && reader.TryRead(out var notification))
+            while (CurrentReason == CloseReason.None && reader.TryRead(out var frame))
             {
-                await frames.WriteAsync(notification.WebSocketFrame);
+                await frames.WriteAsync(frame);
                 written++;
             }
 
@@ -155,6 +207,14 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
                 break;
             case CloseReason.ShuttingDown:
                 await socket.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down", deadline.Token);
+                await receiving.WaitAsync(deadline.Token);
+                break;
+            case CloseReason.Resync:
+                await socket.CloseOutputAsync(ResyncStatus, "messages may have been lost: reconnect and reload", deadline.Token);
+                await receiving.WaitAsync(deadline.Token);
+                break;
+            case CloseReason.AuthenticationExpired:
+                await socket.CloseOutputAsync(AuthenticationExpiredStatus, "authentication expired", deadline.Token);
                 await receiving.WaitAsync(deadline.Token);
                 break;
         }
@@ -211,7 +271,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         }
 
         _queue.Writer.TryComplete();
-        if (reason is CloseReason.SlowConsumer or CloseReason.ShuttingDown)
+        if (reason is CloseReason.SlowConsumer or CloseReason.ShuttingDown or CloseReason.AuthenticationExpired or CloseReason.Resync)
         {
             try
             {
@@ -224,6 +284,18 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>Closes the socket with <see cref="AuthenticationExpiredStatus"/>, unless it is closing already.</summary>
+    /// <param name="expiresUtc">When the authentication of the request that opened the socket expired.</param>
+    public void CloseForExpiredAuthentication(DateTimeOffset expiresUtc)
+    {
+        // Logged first, as for an oversized message: the client may act on the close frame at once.
+        if (CurrentReason == CloseReason.None)
+        {
+            Log.AuthenticationExpired(_logger, _connectionId, expiresUtc);
+            Stop(CloseReason.AuthenticationExpired);
+        }
     }
 
     public void Dispose()

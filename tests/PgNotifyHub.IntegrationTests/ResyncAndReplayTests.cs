@@ -1,0 +1,221 @@
+using System.Net;
+using System.Net.WebSockets;
+using PgNotifyHub.IntegrationTests.Infrastructure;
+
+namespace PgNotifyHub.IntegrationTests;
+
+/// <summary>
+/// No silent gaps: sequence numbers per channel and audience, resync when the listener loses PostgreSQL, and
+/// replay for clients that reconnect, on SignalR and on the raw endpoint's <c>pgnotifyhub.v1</c> subprotocol.
+/// </summary>
+[Collection(SharedPostgres.Name)]
+public sealed class ResyncAndReplayTests(PostgresFixture postgres)
+{
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task Each_audience_numbers_its_messages_from_one_without_gaps_in_one_stream(Transport transport)
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var (mine, other) = (Names.Audience(), Names.Audience());
+        var client = await host.ConnectSequencedAsync(transport, mine);
+
+        await postgres.NotifyManyAsync(host.Channel, [.. Enumerable.Range(1, 6).Select(i => (i % 2 == 0 ? other : mine) + ",{\"i\":" + i + "}")], TestContext.Current.CancellationToken);
+        await postgres.NotifySeriesAsync(host.Channel, mine, 3, TestContext.Current.CancellationToken);
+        var received = await client.ReceiveAsync(6);
+
+        Assert.Equal([1L, 2, 3, 4, 5, 6], received.Select(e => e.Seq));
+        Assert.Single(received.Select(e => e.Stream).Distinct());
+        Assert.All(received, e => Assert.Equal(mine, e.Audience));
+        Assert.Equal(0, client.PendingResyncs);
+    }
+
+    [Fact]
+    public async Task A_raw_client_without_the_subprotocol_keeps_the_exact_pgws_envelope()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var audience = Names.Audience();
+        var pgws = await host.ConnectWebSocketAsync(audience);
+
+        await postgres.NotifyAsync(host.Channel, audience + ",{\"a\":1}", TestContext.Current.CancellationToken);
+        var envelope = await pgws.ReceiveAsync();
+
+        Assert.False(envelope.IsSequenced);
+        Assert.Equal("{\"payload\":{\"a\":1},\"channel\":\"" + host.Channel + "\",\"id\":\"" + envelope.Id + "\"}", envelope.Raw);
+    }
+
+    [Fact]
+    public async Task When_the_listener_reconnects_every_client_is_told_to_resync_and_pgws_sockets_are_closed_with_1012()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var audience = Names.Audience();
+        var signalR = await host.ConnectSequencedAsync(Transport.SignalR, audience);
+        var sequenced = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
+        var pgws = await host.ConnectWebSocketAsync(audience);
+        await postgres.NotifySeriesAsync(host.Channel, audience, 2, cancellationToken);
+        var before = (await signalR.ReceiveAsync(2))[^1];
+        await sequenced.ReceiveAsync(2);
+        await pgws.ReceiveAsync(2);
+
+        var backend = await host.ListeningBackendAsync();
+        await postgres.TerminateBackendAsync(backend, cancellationToken);
+        await host.ReconnectedBackendAsync(backend);
+        await postgres.NotifyAsync(host.Channel, Markers.Message(audience, "after"), cancellationToken);
+
+        foreach (var client in new[] { signalR, sequenced })
+        {
+            var (reason, stream) = await client.ReceiveResyncAsync();
+            Assert.Equal("listener_reconnected", reason);
+            Assert.NotEqual(before.Stream, stream);
+            var after = await client.ReceiveAsync();
+            Assert.True(after.IsMessage("after"));
+            Assert.Equal((1L, stream), (after.Seq, after.Stream));
+            Assert.True(client.IsConnected);
+        }
+
+        var closed = await ((WebSocketTestClient)pgws).Closed.OrTimeout();
+        Assert.Equal((WebSocketCloseStatus)1012, closed.Status);
+    }
+
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task A_client_that_reconnects_within_the_window_gets_exactly_what_it_missed_in_order_before_live_messages(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var audience = Names.Audience();
+        var first = await host.ConnectSequencedAsync(transport, audience);
+        await postgres.NotifySeriesAsync(host.Channel, audience, 3, cancellationToken);
+        var last = (await first.ReceiveAsync(3))[^1];
+        await host.DisconnectAsync(first, audience);
+
+        // Missed while away: 4 to 8 of the series (sent as i = 1..5) and another audience's messages.
+        await postgres.NotifyManyAsync(host.Channel, [.. Enumerable.Range(1, 5).Select(i => audience + ",{\"i\":" + (i + 3) + "}"), Markers.Message(Names.Audience(), "not-mine")], cancellationToken);
+        var second = await host.ConnectSequencedAsync(transport, audience, host.ResumeFrom(last.Stream!, audience, last.Seq!.Value));
+        await postgres.NotifyAsync(host.Channel, audience + ",{\"i\":9}", cancellationToken);
+        var received = await second.ReceiveAsync(6);
+
+        Assert.Equal([4L, 5, 6, 7, 8, 9], received.Select(e => e.Seq));
+        Assert.Equal([4L, 5, 6, 7, 8, 9], received.Select(e => e.PayloadNumber("i")));
+        Assert.Equal(0, second.PendingResyncs);
+    }
+
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task A_client_that_resumes_from_further_back_than_the_buffer_is_told_to_resync_and_then_gets_live_messages(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.ReplayBufferSize = 4);
+        var audience = Names.Audience();
+        var probe = await host.ConnectSequencedAsync(transport, audience);
+        await postgres.NotifySeriesAsync(host.Channel, audience, 10, cancellationToken);
+        var stream = (await probe.ReceiveAsync(10))[^1].Stream!;
+
+        // Saw 5; 6 and 7 fell out of the buffer of 4 (7..10 are kept, 6 is not).
+        var client = await host.ConnectSequencedAsync(transport, audience, host.ResumeFrom(stream, audience, 5));
+        await postgres.NotifyAsync(host.Channel, Markers.Message(audience, "live"), cancellationToken);
+
+        Assert.Equal(("gap_too_old", stream), await client.ReceiveResyncAsync());
+        var live = await client.ReceiveAsync();
+        Assert.True(live.IsMessage("live"));
+        Assert.Equal(11, live.Seq);
+    }
+
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task A_client_that_resumes_once_the_window_has_passed_is_told_to_resync(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.ReplayWindow = TimeSpan.FromMilliseconds(300));
+        var audience = Names.Audience();
+        var probe = await host.ConnectSequencedAsync(transport, audience);
+        await postgres.NotifySeriesAsync(host.Channel, audience, 3, cancellationToken);
+        var stream = (await probe.ReceiveAsync(3))[^1].Stream!;
+        await Task.Delay(TimeSpan.FromMilliseconds(600), cancellationToken);
+
+        var client = await host.ConnectSequencedAsync(transport, audience, host.ResumeFrom(stream, audience, 1));
+
+        Assert.Equal(("gap_too_old", stream), await client.ReceiveResyncAsync());
+    }
+
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task A_client_that_resumes_a_stream_the_server_no_longer_has_is_told_to_resync(Transport transport)
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var audience = Names.Audience();
+
+        var client = await host.ConnectSequencedAsync(transport, audience, host.ResumeFrom("0123456789abcdef", audience, 3));
+
+        Assert.Equal("stream_changed", (await client.ReceiveResyncAsync()).Reason);
+    }
+
+    [Fact]
+    public async Task A_raw_resume_without_the_subprotocol_or_with_an_unreadable_position_is_refused_with_400()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var cancellationToken = TestContext.Current.CancellationToken;
+
+        var withoutSubprotocol = await WebSocketTestClient.ConnectWithTokenExpectingRefusalAsync(
+            host.BaseUri, "/ws?resume=" + Uri.EscapeDataString(host.ResumeFrom("0123456789abcdef", "a", 1)), accessToken: null, cancellationToken).OrTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, withoutSubprotocol);
+    }
+
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task Terminating_the_listener_repeatedly_while_sending_leaves_no_silent_gap(Transport transport)
+    {
+        const int messages = 300;
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.ReconnectDelayMin = TimeSpan.FromMilliseconds(20));
+        var audience = Names.Audience();
+        var client = await host.ConnectSequencedAsync(transport, audience);
+
+        var sending = Task.Run(
+            async () =>
+            {
+                for (var i = 1; i <= messages; i++)
+                {
+                    await postgres.NotifyAsync(host.Channel, audience + ",{\"i\":" + i + "}", cancellationToken);
+                }
+            },
+            cancellationToken);
+        for (var fault = 0; fault < 3 && !sending.IsCompleted; fault++)
+        {
+            var backend = await host.ListeningBackendAsync();
+            await postgres.TerminateBackendAsync(backend, cancellationToken);
+            await host.ReconnectedBackendAsync(backend);
+        }
+
+        await sending.OrTimeout();
+        var marker = Markers.NewId();
+        await postgres.NotifyAsync(host.Channel, Markers.Payload(audience, marker), cancellationToken);
+        var received = await client.ReceiveUntilMarkerAsync(marker);
+
+        // Within a stream the numbers run 1, 2, 3… with no hole; each new stream was announced by a resync.
+        var streams = received.Select(e => e.Stream!).Distinct().ToList();
+        foreach (var stream in streams)
+        {
+            var numbers = received.Where(e => e.Stream == stream).Select(e => e.Seq!.Value).ToList();
+            Assert.Equal(Enumerable.Range(1, numbers.Count).Select(n => (long)n), numbers);
+        }
+
+        var resyncs = new List<string>();
+        while (client.PendingResyncs > 0)
+        {
+            resyncs.Add((await client.ReceiveResyncAsync()).Stream);
+        }
+
+        Assert.Subset(resyncs.ToHashSet(), streams.Skip(1).ToHashSet());
+        var numbersSent = received.Select(e => e.PayloadNumber("i")!.Value).ToList();
+        Assert.Equal(numbersSent.Order(), numbersSent);
+        Assert.True(resyncs.Count >= 1, "No fault hit the listener while it was sending.");
+    }
+}
