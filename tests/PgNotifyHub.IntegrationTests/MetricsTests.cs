@@ -66,10 +66,14 @@ public sealed class MetricsTests(PostgresFixture postgres)
         await using var watcher = await host.SubscribeAsync(host.Channel, audience);
         await using var watched = watcher.GetAsyncEnumerator(cancellationToken);
 
-        await postgres.NotifySeriesAsync(host.Channel, audience, 20, cancellationToken);
-        for (var i = 0; i < 20; i++)
+        // Two batches of ten, each read by the watcher before the next, so only the unread subscription overflows.
+        for (var batch = 0; batch < 2; batch++)
         {
-            await watched.NextAsync();
+            await postgres.NotifySeriesAsync(host.Channel, audience, 10, cancellationToken);
+            for (var i = 0; i < 10; i++)
+            {
+                await watched.NextAsync();
+            }
         }
 
         // The eleventh did not fit and closed the subscription; the later ones were no longer routed to it.
