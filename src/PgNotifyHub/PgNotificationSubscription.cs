@@ -116,7 +116,7 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
         if (Close(error))
         {
             Log.SlowConsumer(_logger, Transport, _id, _capacity);
-            _metrics.SlowConsumerClosed(Transport);
+            _metrics.ClosedByServer(Transport, PgNotifyHubMetrics.Reasons.SlowConsumer);
         }
     }
 

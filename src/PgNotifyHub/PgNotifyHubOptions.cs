@@ -145,10 +145,10 @@ public sealed class PgNotifyHubOptions
     public int MaxAudiencesPerConnection { get; set; } = 1000;
 
     /// <summary>
-    /// The largest message a raw WebSocket client may send, in bytes. Clients only receive, so anything they send
-    /// is read and discarded; this bounds what that costs. Default: 4096. A socket that sends more is closed with
-    /// 1009 (message too big). SignalR clients are bounded by SignalR's own <c>MaximumReceiveMessageSize</c>.
-    /// At least 256.
+    /// The largest message a client may send, in bytes. Clients only receive, so anything they send is read and
+    /// discarded; this bounds what that costs. Default: 4096. A raw socket that sends more is closed with 1009
+    /// (message too big); on SignalR it is the <see cref="NotifyHub"/>'s <c>MaximumReceiveMessageSize</c>, and SignalR
+    /// closes the connection with an error. At least 256.
     /// </summary>
     public int MaxClientMessageSize { get; set; } = 4096;
 

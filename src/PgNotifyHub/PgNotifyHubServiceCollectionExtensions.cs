@@ -66,14 +66,21 @@ public static class PgNotifyHubServiceCollectionExtensions
 
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSignalR();
+        // AddHubOptions marks this hub's options as its own; without it SignalR ignores them for the global ones.
+        services.AddSignalR().AddHubOptions<NotifyHub>(_ => { });
         // The envelope is embedded in the JSON hub protocol as raw bytes; another protocol an application
         // adds for its own hubs (MessagePack) could not carry it, so clients of this hub must speak JSON.
-        services.PostConfigure<HubOptions<NotifyHub>>(hub => hub.SupportedProtocols = [JsonProtocolName]);
+        // Clients call nothing, so what they may send is bounded like the raw endpoint's clients.
+        services.AddOptions<HubOptions<NotifyHub>>().PostConfigure<IOptions<PgNotifyHubOptions>>((hub, options) =>
+        {
+            hub.SupportedProtocols = [JsonProtocolName];
+            hub.MaximumReceiveMessageSize = options.Value.MaxClientMessageSize;
+        });
         services.AddSingleton<PgNotifyHubMetrics>();
         services.AddSingleton<NotificationQueue>();
         services.AddSingleton<NotificationRouter>();
         services.AddSingleton<NotificationHistory>();
+        services.AddSingleton<ChannelConsumers>();
         services.AddSingleton<ListenedChannels>();
         services.AddSingleton<ConnectionLimit>();
         services.AddSingleton<NotificationListener>();

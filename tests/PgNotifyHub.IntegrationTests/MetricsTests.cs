@@ -26,7 +26,7 @@ public sealed class MetricsTests(PostgresFixture postgres)
         Assert.Equal(1, meter["pgnotifyhub.notifications.invalid"]);
         Assert.Equal(1, meter["pgnotifyhub.connections.active", "signalr"]);
         Assert.Equal(1, meter["pgnotifyhub.connections.active", "websocket"]);
-        Assert.Equal(0, meter["pgnotifyhub.connections.slow_consumer_closed"]);
+        Assert.Equal(0, meter["pgnotifyhub.connections.closed_by_server"]);
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class MetricsTests(PostgresFixture postgres)
 
         // The eleventh did not fit and closed the subscription; the later ones were no longer routed to it.
         Assert.Equal(1, meter["pgnotifyhub.notifications.dropped", "subscription", "connection_closed"]);
-        Assert.Equal(1, meter["pgnotifyhub.connections.slow_consumer_closed", "subscription"]);
+        Assert.Equal(1, meter["pgnotifyhub.connections.closed_by_server", "subscription", "slow_consumer"]);
         Assert.Equal(0, meter.Observe("pgnotifyhub.send_queue.depth", "subscription"));
     }
 

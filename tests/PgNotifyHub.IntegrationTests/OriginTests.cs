@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PgNotifyHub.IntegrationTests.Infrastructure;
 
@@ -12,15 +14,17 @@ public sealed class OriginTests(PostgresFixture postgres)
     private const string Foreign = "http://evil.example";
 
     [Fact]
-    public async Task Raw_handshake_from_a_foreign_origin_is_refused_with_403_and_a_warning()
+    public async Task Raw_handshake_from_a_foreign_origin_is_refused_with_403_a_warning_and_a_count()
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
+        using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
 
         var status = await WebSocketTestClient.ConnectExpectingRefusalAsync(host.BaseUri, Names.Audience(), Foreign, TestContext.Current.CancellationToken).OrTimeout();
 
         Assert.Equal(HttpStatusCode.Forbidden, status);
         var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
         Assert.Equal(("OriginRefused", Foreign), (warning.EventId.Name, warning["Origin"]));
+        Assert.Equal(1, meter["pgnotifyhub.connections.refused", "websocket", "origin"]);
     }
 
     [Theory]

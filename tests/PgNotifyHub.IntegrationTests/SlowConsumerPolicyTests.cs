@@ -44,7 +44,7 @@ public sealed class SlowConsumerPolicyTests(PostgresFixture postgres)
         var marker = Markers.NewId();
         await postgres.NotifyAsync(host.Channel, Markers.Payload(audience, marker), cancellationToken);
         Assert.True((await notifications.NextAsync()).ToEnvelope().IsMarker(marker));
-        Assert.Equal(0, meter["pgnotifyhub.connections.slow_consumer_closed", "subscription"]);
+        Assert.Equal(0, meter["pgnotifyhub.connections.closed_by_server", "subscription", "slow_consumer"]);
         var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
         Assert.Equal(("SlowConsumerDropping", "subscription"), (warning.EventId.Name, warning["Transport"]));
     }
@@ -76,7 +76,7 @@ public sealed class SlowConsumerPolicyTests(PostgresFixture postgres)
         var dropped = meter["pgnotifyhub.notifications.dropped", "websocket", "queue_full"];
         Assert.True(dropped > 0, "Nothing was dropped: the flood did not overflow the queue.");
         Assert.Equal(2_001 - beforeMarker.Count, dropped);
-        Assert.Equal(0, meter["pgnotifyhub.connections.slow_consumer_closed", "websocket"]);
+        Assert.Equal(0, meter["pgnotifyhub.connections.closed_by_server", "websocket", "slow_consumer"]);
         var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
         Assert.Equal(("SlowConsumerDropping", "websocket"), (warning.EventId.Name, warning["Transport"]));
     }

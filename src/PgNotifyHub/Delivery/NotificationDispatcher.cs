@@ -11,6 +11,7 @@ namespace PgNotifyHub.Delivery;
 internal sealed class NotificationDispatcher(
     NotificationQueue queue,
     NotificationHistory history,
+    ChannelConsumers consumers,
     PgNotifyHubMetrics metrics,
     IOptions<PgNotifyHubOptions> options,
     TimeProvider time,
@@ -25,11 +26,21 @@ internal sealed class NotificationDispatcher(
             {
                 if (received.ListenerReconnected)
                 {
+                    foreach (var consumer in consumers.All)
+                    {
+                        consumer.OnListenerReconnected();
+                    }
+
                     history.Restart();
                     continue;
                 }
 
                 metrics.NotificationReceived();
+                if (consumers.TryGet(received.Channel, out var channelConsumer))
+                {
+                    channelConsumer.OnNotification(received.Payload);
+                    continue;
+                }
                 if (NotificationParser.TryParse(received.Channel, received.Payload, timestampProperty, out var notification, out var error))
                 {
                     history.Publish(notification);

@@ -16,9 +16,24 @@ internal sealed class PgNotifyHubMetrics
     /// <summary>The <c>reason</c> of a drop: the message was queued for, or posted to, a connection that closed before sending it.</summary>
     public const string DroppedConnectionClosed = "connection_closed";
 
+    /// <summary>Reasons of <c>pgnotifyhub.connections.closed_by_server</c> and <c>pgnotifyhub.connections.refused</c>.</summary>
+    public static class Reasons
+    {
+        public const string SlowConsumer = "slow_consumer";
+        public const string MessageTooBig = "message_too_big";
+        public const string AuthenticationExpired = "authentication_expired";
+        public const string Resync = "resync";
+        public const string Origin = "origin";
+        public const string Audiences = "audiences";
+        public const string ResolverFailed = "resolver_failed";
+        public const string MaxConnections = "max_connections";
+        public const string Misconfigured = "misconfigured";
+    }
+
     private readonly Counter<long> _received;
     private readonly Counter<long> _invalid;
-    private readonly Counter<long> _slowConsumers;
+    private readonly Counter<long> _closedByServer;
+    private readonly Counter<long> _refused;
     private readonly UpDownCounter<long> _connections;
     private readonly Counter<long> _delivered;
     private readonly Counter<long> _reconnects;
@@ -37,7 +52,8 @@ internal sealed class PgNotifyHubMetrics
         var meter = _meter = meterFactory.Create(MeterName);
         _received = meter.CreateCounter<long>("pgnotifyhub.notifications.received", "{notification}", "Notifications received from PostgreSQL.");
         _invalid = meter.CreateCounter<long>("pgnotifyhub.notifications.invalid", "{notification}", "Notifications dropped because their payload is not 'audience,{json object}'.");
-        _slowConsumers = meter.CreateCounter<long>("pgnotifyhub.connections.slow_consumer_closed", "{connection}", "Connections closed because their send queue was full.");
+        _closedByServer = meter.CreateCounter<long>("pgnotifyhub.connections.closed_by_server", "{connection}", "Connections the server closed, by transport and reason (slow_consumer, message_too_big, authentication_expired, resync).");
+        _refused = meter.CreateCounter<long>("pgnotifyhub.connections.refused", "{connection}", "Connections refused, by transport and reason (origin, audiences, resolver_failed, max_connections, authentication_expired, misconfigured).");
         _connections = meter.CreateUpDownCounter<long>("pgnotifyhub.connections.active", "{connection}", "Connections receiving notifications, by transport.");
         _delivered = meter.CreateCounter<long>("pgnotifyhub.notifications.delivered", "{notification}", "Notifications written to a connection or handed to an in-process subscription, by transport.");
         _reconnects = meter.CreateCounter<long>("pgnotifyhub.listener.reconnects", "{connection}", "Times the listener connected again after losing its connection.");
@@ -77,7 +93,11 @@ internal sealed class PgNotifyHubMetrics
 
     public void NotificationInvalid() => _invalid.Add(1);
 
-    public void SlowConsumerClosed(string transport) => _slowConsumers.Add(1, new KeyValuePair<string, object?>("transport", transport));
+    public void ClosedByServer(string transport, string reason) =>
+        _closedByServer.Add(1, new KeyValuePair<string, object?>("transport", transport), new KeyValuePair<string, object?>("reason", reason));
+
+    public void ConnectionRefused(string transport, string reason) =>
+        _refused.Add(1, new KeyValuePair<string, object?>("transport", transport), new KeyValuePair<string, object?>("reason", reason));
 
     public void NotificationsDropped(string transport, string reason, long count)
     {

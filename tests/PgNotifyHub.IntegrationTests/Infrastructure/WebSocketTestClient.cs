@@ -212,9 +212,15 @@ public sealed class WebSocketTestClient : NotifyTestClient
         }
     }
 
-    // The sequenced subprotocol's control frame; envelopes never have a "type".
+    // The sequenced subprotocol's control frame; envelopes never have a "type", and SignalR frames spoken by hand
+    // (the socket may be connected to the hub) are not JSON documents.
     private static (string Reason, string Stream)? ResyncNotice(string text)
     {
+        if (!text.StartsWith("{\"type\":\"resync\"", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
         using var document = System.Text.Json.JsonDocument.Parse(text);
         var root = document.RootElement;
         return root.TryGetProperty("type", out var type) && type.GetString() == "resync"

@@ -41,7 +41,7 @@ internal sealed class HubConnectionSink(
             if (Interlocked.Exchange(ref _aborted, 1) == 0)
             {
                 Log.SlowConsumer(logger, Transport, connection.ConnectionId, capacity);
-                metrics.SlowConsumerClosed(Transport);
+                metrics.ClosedByServer(Transport, PgNotifyHubMetrics.Reasons.SlowConsumer);
                 connection.Abort();
             }
 

@@ -42,13 +42,13 @@ internal sealed class NotifyHubLifetimeManager(
         var httpContext = connection.GetHttpContext();
         if (httpContext is null)
         {
-            Refuse(connection, "it was not opened by an HTTP request.");
+            Refuse(connection, "it was not opened by an HTTP request.", PgNotifyHubMetrics.Reasons.Misconfigured);
             return;
         }
 
         if (httpContext.Items[EndpointSettingsKey] is not EndpointSettings endpoint)
         {
-            Refuse(connection, "the hub was mapped with MapHub<NotifyHub>; map it with MapPgNotifyHub, which gives it its channels.");
+            Refuse(connection, "the hub was mapped with MapHub<NotifyHub>; map it with MapPgNotifyHub, which gives it its channels.", PgNotifyHubMetrics.Reasons.Misconfigured);
             return;
         }
 
@@ -61,13 +61,14 @@ internal sealed class NotifyHubLifetimeManager(
         catch (Exception exception)
         {
             Log.AudienceResolverFailed(logger, exception, HubConnectionSink.Transport, connection.ConnectionId);
+            metrics.ConnectionRefused(HubConnectionSink.Transport, PgNotifyHubMetrics.Reasons.ResolverFailed);
             connection.Abort();
             return;
         }
 
         if (refusal is not null)
         {
-            Refuse(connection, refusal);
+            Refuse(connection, refusal, PgNotifyHubMetrics.Reasons.Audiences);
             return;
         }
 
@@ -79,7 +80,7 @@ internal sealed class NotifyHubLifetimeManager(
         // Taken last, right before the sink that gives it back on disconnect, so no failure can leak it.
         if (!limit.TryAcquire())
         {
-            Refuse(connection, limit.Refusal);
+            Refuse(connection, limit.Refusal, PgNotifyHubMetrics.Reasons.MaxConnections);
             return;
         }
 
@@ -112,9 +113,10 @@ internal sealed class NotifyHubLifetimeManager(
         return base.OnDisconnectedAsync(connection);
     }
 
-    private void Refuse(HubConnectionContext connection, string reason)
+    private void Refuse(HubConnectionContext connection, string reason, string metricReason)
     {
         Log.ConnectionRefused(logger, HubConnectionSink.Transport, connection.ConnectionId, reason);
+        metrics.ConnectionRefused(HubConnectionSink.Transport, metricReason);
         connection.Abort();
     }
 }

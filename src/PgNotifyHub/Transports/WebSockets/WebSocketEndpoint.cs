@@ -28,6 +28,7 @@ internal sealed class WebSocketEndpoint(
         if (!OriginPolicy.Allows(context, settings.AllowedOrigins, out var origin))
         {
             Log.OriginRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, origin);
+            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.Origin);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
@@ -60,6 +61,7 @@ internal sealed class WebSocketEndpoint(
         if (expiresUtc is { } expired && expired <= timeProvider.GetUtcNow())
         {
             Log.ExpiredAuthenticationRefused(logger, context.TraceIdentifier, expired);
+            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.AuthenticationExpired);
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
@@ -73,6 +75,7 @@ internal sealed class WebSocketEndpoint(
         catch (Exception exception)
         {
             Log.AudienceResolverFailed(logger, exception, WebSocketSink.Transport, context.TraceIdentifier);
+            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.ResolverFailed);
             context.Response.StatusCode = StatusCodes.Status500InternalServerError;
             return;
         }
@@ -80,6 +83,7 @@ internal sealed class WebSocketEndpoint(
         if (refusal is not null)
         {
             Log.ConnectionRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, refusal);
+            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.Audiences);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
@@ -87,6 +91,7 @@ internal sealed class WebSocketEndpoint(
         if (!limit.TryAcquire())
         {
             Log.ConnectionRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, limit.Refusal);
+            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.MaxConnections);
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }

@@ -95,7 +95,11 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     {
         if (!_sequenced)
         {
-            Stop(CloseReason.Resync);
+            if (Stop(CloseReason.Resync))
+            {
+                _metrics.ClosedByServer(Transport, PgNotifyHubMetrics.Reasons.Resync);
+            }
+
             return;
         }
 
@@ -113,7 +117,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         if (Stop(CloseReason.SlowConsumer))
         {
             Log.SlowConsumer(_logger, Transport, _connectionId, _capacity);
-            _metrics.SlowConsumerClosed(Transport);
+            _metrics.ClosedByServer(Transport, PgNotifyHubMetrics.Reasons.SlowConsumer);
         }
     }
 
@@ -243,7 +247,10 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
                 {
                     // Logged first: stopping sends the close frame, and the client may act on it at once.
                     Log.ClientMessageTooBig(_logger, _connectionId, _maxClientMessageSize);
-                    Stop(CloseReason.MessageTooBig);
+                    if (Stop(CloseReason.MessageTooBig))
+                    {
+                        _metrics.ClosedByServer(Transport, PgNotifyHubMetrics.Reasons.MessageTooBig);
+                    }
                 }
 
                 if (result.EndOfMessage)
@@ -294,7 +301,10 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         if (CurrentReason == CloseReason.None)
         {
             Log.AuthenticationExpired(_logger, _connectionId, expiresUtc);
-            Stop(CloseReason.AuthenticationExpired);
+            if (Stop(CloseReason.AuthenticationExpired))
+            {
+                _metrics.ClosedByServer(Transport, PgNotifyHubMetrics.Reasons.AuthenticationExpired);
+            }
         }
     }
 
