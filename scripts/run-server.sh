@@ -81,5 +81,10 @@ else
 fi
 
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=postgres"
+# Durable mode on the throwaway database only, so pgnotifyhub.send(...) works at once; a database of your own is
+# never changed unless you ask (PgNotifyHub__Outbox__InstallSchema=true).
+export PgNotifyHub__Outbox__Enabled=${PgNotifyHub__Outbox__Enabled:-true}
+export PgNotifyHub__Outbox__InstallSchema=${PgNotifyHub__Outbox__InstallSchema:-true}
+echo "Durable messages of any size: psql -h 127.0.0.1 -p $PORT -U postgres -c \"select pgnotifyhub.send('pgws', 'default', '{\\\"message\\\": \\\"hello\\\"}')\"" >&2
 echo "Send a message with the form on the demo page, or with: psql -h 127.0.0.1 -p $PORT -U postgres -c \"select pg_notify('pgws', 'default,{\\\"message\\\":\\\"hello\\\"}')\" and watch http://localhost:8080/ (or your --urls)."
 "${SERVER[@]}"

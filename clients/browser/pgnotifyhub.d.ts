@@ -1,8 +1,8 @@
 // Types for pgnotifyhub.js.
 
 /**
- * What every client receives for one `pg_notify(channel, 'audience,{json object}')`, on both
- * transports: pgws's envelope, keys in this order. The audience is not included.
+ * What the client receives for one `pg_notify(channel, 'audience,{json object}')`, on both transports:
+ * pgws's envelope followed by its place in the server's numbering, keys in this order.
  */
 export interface Envelope<TPayload extends object = Record<string, unknown>> {
   /** The JSON object that was sent, as sent. */
@@ -11,9 +11,30 @@ export interface Envelope<TPayload extends object = Record<string, unknown>> {
   channel: string;
   /** A random UUID, the same for every recipient of this message. */
   id: string;
+  /** The audience it was sent to. */
+  audience: string;
+  /** 1, 2, 3… per channel and audience within the stream. */
+  seq: number;
+  /** The server's numbering: a new one after the server restarts or its listener reconnects to PostgreSQL. */
+  stream: string;
 }
 
-/** "signalr": the hub (method `notify`), e.g. `/hub`. "websocket": the raw endpoint, e.g. `/ws`. */
+/**
+ * Why messages may have been lost, so the application must reload what it shows. From the server:
+ * "listener_reconnected" (the server lost PostgreSQL for a while), "stream_changed" (the server restarted or
+ * its listener reconnected while this client was away), "gap_too_old" (it was away longer than the server
+ * keeps messages), "invalid_resume". From the client itself: "stream_changed" also when a new stream comes
+ * unannounced, and "unknown_position" when it reconnected before it had a position to resume from (no
+ * message seen yet, or none since the stream changed).
+ */
+export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_old" | "invalid_resume" | "unknown_position";
+
+export interface ResyncDetail {
+  /** The stream that numbering goes on in, when known. */
+  stream?: string;
+}
+
+/** "signalr": the hub (method `notify`), e.g. `/hub`. "websocket": the raw endpoint, e.g. `/ws`, with the subprotocol `pgnotifyhub.v1`. */
 export type Transport = "signalr" | "websocket";
 
 /**
@@ -35,10 +56,12 @@ export interface ConnectOptions<TPayload extends object = Record<string, unknown
   url: string;
   /** Default "signalr". */
   transport?: Transport;
-  /** Called once per message. */
+  /** Called once per message, in order; a message replayed after a reconnect is never passed twice. */
   onMessage(envelope: Envelope<TPayload>): void;
   /** Called on every status change. */
   onStatus?(status: Status, detail: StatusDetail): void;
+  /** Called when messages may have been lost: reload what the page shows, then apply the messages that follow. */
+  onResync?(reason: ResyncReason, detail: ResyncDetail): void;
   /** The @microsoft/signalr module, when it is not loaded as the global `signalR` (the browser bundle). Only for "signalr". */
   signalR?: typeof import("@microsoft/signalr");
   /** First retry delay before jitter, default 500 ms; doubles per failed attempt. */
@@ -52,5 +75,8 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-/** Connects, and reconnects after every loss, until close(). Throws TypeError on invalid options. */
+/**
+ * Connects, and reconnects after every loss, until close(), resuming where it left off: the server replays what
+ * was missed, or onResync is called. Throws TypeError on invalid options.
+ */
 export function connect<TPayload extends object = Record<string, unknown>>(options: ConnectOptions<TPayload>): Connection;

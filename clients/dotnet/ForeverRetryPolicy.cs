@@ -1,19 +1,18 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.SignalR.Client;
 
 namespace PgNotifyHub.ConsoleClient;
 
 /// <summary>
-/// Retries forever, where the default policy of <c>WithAutomaticReconnect()</c> gives up after four attempts. Delays grow
-/// exponentially from <see cref="MinDelay"/> up to <see cref="MaxDelay"/>, and each is a random 50-100 % of that, so
-/// that the many clients cut off by one server restart do not all come back at the same instant.
+/// Retries forever, where the default policy of SignalR's <c>WithAutomaticReconnect()</c> gives up after four attempts.
+/// Delays grow exponentially from <see cref="MinDelay"/> up to <see cref="MaxDelay"/>, and each is a random 50-100 % of
+/// that, so that the many clients cut off by one server restart do not all come back at the same instant.
 /// </summary>
 /// <remarks>
-/// SignalR counts retries per outage, so a server that accepts and at once drops the connection (it refused the
+/// Counting retries per outage, as SignalR does, a server that accepts and at once drops the connection (it refused the
 /// audience, it is shutting down) would be retried at the shortest delay forever. Here the backoff starts over only
 /// after a connection that stayed up for <see cref="MaxDelay"/>.
 /// </remarks>
-internal sealed class ForeverRetryPolicy : IRetryPolicy
+internal sealed class ForeverRetryPolicy
 {
     public static readonly TimeSpan MinDelay = TimeSpan.FromMilliseconds(500);
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
@@ -46,6 +45,4 @@ internal sealed class ForeverRetryPolicy : IRetryPolicy
             return TimeSpan.FromMilliseconds(capped * (0.5 + Random.Shared.NextDouble() * 0.5));
         }
     }
-
-    TimeSpan? IRetryPolicy.NextRetryDelay(RetryContext retryContext) => NextDelay();
 }

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Client;
 using PgNotifyHub.ConsoleClient;
 
-// Prints every message of a PgNotifyHub hub until Ctrl+C, reconnecting as long as it takes.
+// Prints every message of a PgNotifyHub hub until Ctrl+C, reconnecting as long as it takes and resuming where it left off.
 var hubUrl = args.Length > 0 ? args[0] : "http://localhost:8080/hub";
 
 using var stopping = new CancellationTokenSource();
@@ -17,13 +17,75 @@ using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop)
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
 var retry = new ForeverRetryPolicy();
-await using var connection = new HubConnectionBuilder()
-    .WithUrl(hubUrl)
-    .WithAutomaticReconnect(retry)
-    .Build();
+var position = new StreamPosition();
 
-connection.On<Envelope>("notify", envelope =>
+// A HubConnection keeps the URL it was built with, so SignalR's automatic reconnect could not carry the position
+// reached since (the query parameter resume), and what was sent while the client was away would be lost without a
+// word. Each connection is therefore built afresh with the position in its URL, and every loss (a network drop, a
+// server restart, a close by the server) takes this one path.
+var delay = TimeSpan.Zero;
+var connectedBefore = false;
+while (!stopping.IsCancellationRequested)
 {
+    var resume = position.Resume();
+    await using var connection = new HubConnectionBuilder()
+        .WithUrl(resume is null ? hubUrl : WithQueryParameter(hubUrl, "resume", resume))
+        .Build();
+    var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+    connection.Closed += error =>
+    {
+        closed.TrySetResult(error);
+        return Task.CompletedTask;
+    };
+    connection.On<Envelope>("notify", Print);
+    connection.On<ResyncNotice>("resync", notice =>
+    {
+        position.Resynced(notice);
+        Resync(notice.Reason);
+    });
+
+    if (!await StartAsync(connection, delay, stopping.Token))
+    {
+        break;
+    }
+
+    Console.Error.WriteLine(resume is null ? $"connected to {hubUrl}" : $"connected to {hubUrl}, resuming");
+    if (connectedBefore && resume is null)
+    {
+        position.Forget();
+        Resync(StreamPosition.UnknownPosition);
+    }
+
+    connectedBefore = true;
+    Exception? error;
+    try
+    {
+        error = await closed.Task.WaitAsync(stopping.Token);
+    }
+    catch (OperationCanceledException)
+    {
+        await connection.StopAsync(); // not cancelled: it only says goodbye to the server
+        break;
+    }
+
+    delay = retry.NextDelay();
+    Console.Error.WriteLine($"connection lost ({error?.Message}); reconnecting in {delay.TotalSeconds:0.0} s");
+}
+
+Console.Error.WriteLine("stopped");
+
+void Print(Envelope envelope)
+{
+    if (!position.Accept(envelope, out var unannouncedStream))
+    {
+        return; // replayed after a reconnect, and printed already
+    }
+
+    if (unannouncedStream)
+    {
+        Resync(StreamPosition.StreamChanged);
+    }
+
     Console.WriteLine($"{DateTimeOffset.Now:HH:mm:ss.fff} {envelope.Channel} {envelope.Id} {envelope.Payload.GetRawText()}");
 
     // A typed payload, for messages known to have that shape (JSON's camelCase names bind case-insensitively).
@@ -32,38 +94,16 @@ connection.On<Envelope>("notify", envelope =>
         var greeting = envelope.Payload.Deserialize<Greeting>(JsonSerializerOptions.Web)!;
         Console.WriteLine($"  message: {greeting.Message}");
     }
-});
-connection.Reconnecting += error =>
-{
-    Console.Error.WriteLine($"reconnecting: {error?.Message}");
-    return Task.CompletedTask;
-};
-connection.Reconnected += _ =>
-{
-    retry.Connected();
-    Console.Error.WriteLine("connected");
-    return Task.CompletedTask;
-};
-// Automatic reconnect covers a connection that was up and broke. Closed still fires when the server ends the
-// connection without allowing a reconnect: start over, as after a failed start.
-connection.Closed += async error =>
-{
-    if (!stopping.IsCancellationRequested)
-    {
-        var delay = retry.NextDelay();
-        Console.Error.WriteLine($"closed ({error?.Message}); starting again in {delay.TotalSeconds:0.0} s");
-        await StartAsync(delay, stopping.Token);
-    }
-};
+}
 
-await StartAsync(TimeSpan.Zero, stopping.Token);
-await Task.Delay(Timeout.Infinite, stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // until Ctrl+C
+void Resync(string reason)
+{
+    Console.WriteLine($"{DateTimeOffset.Now:HH:mm:ss.fff} resync {reason}: messages may have been lost");
+    // An application reloads what it shows from its database here, then applies the messages that follow.
+}
 
-await connection.StopAsync(); // not cancelled: it only says goodbye to the server
-Console.Error.WriteLine("stopped");
-
-// A start that fails is not retried by automatic reconnect at all: retry it here, with the same delays.
-async Task StartAsync(TimeSpan delay, CancellationToken cancellationToken)
+// A start that fails is not retried by SignalR at all: retry it here, with the same delays. False on Ctrl+C.
+async Task<bool> StartAsync(HubConnection connection, TimeSpan delay, CancellationToken cancellationToken)
 {
     try
     {
@@ -74,8 +114,7 @@ async Task StartAsync(TimeSpan delay, CancellationToken cancellationToken)
             {
                 await connection.StartAsync(cancellationToken);
                 retry.Connected();
-                Console.Error.WriteLine($"connected to {hubUrl}");
-                return;
+                return true;
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
@@ -86,6 +125,9 @@ async Task StartAsync(TimeSpan delay, CancellationToken cancellationToken)
     }
     catch (Exception) when (cancellationToken.IsCancellationRequested)
     {
-        // Ctrl+C while connecting or waiting.
+        return false;
     }
 }
+
+static string WithQueryParameter(string url, string name, string value) =>
+    url + (url.Contains('?', StringComparison.Ordinal) ? "&" : "?") + name + "=" + Uri.EscapeDataString(value);

@@ -125,6 +125,10 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
     {
     }
 
+    void INotificationSink.Position(StreamPosition position)
+    {
+    }
+
     private void OnDroppedOldest(PgNotification dropped)
     {
         _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedQueueFull, 1);

@@ -100,6 +100,16 @@ public sealed class PgNotifyHubOptions
     /// </summary>
     public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// The memory the replay buffers of all channels and audiences may hold together, in bytes, counted as about twice
+    /// each payload (its two ready-made frames). Default: 64 MiB. The oldest notifications leave first; a client that
+    /// needs one of them is told to resync. 0 keeps none.
+    /// </summary>
+    public long ReplayBufferMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Durable mode: messages sent with <c>pgnotifyhub.send(…)</c> through the outbox table. Off by default.</summary>
+    public PgNotifyOutboxOptions Outbox { get; set; } = new();
+
     /// <summary>The interval of WebSocket keep-alive pings on the raw endpoint. Default: 30 s.</summary>
     public TimeSpan WebSocketKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
 

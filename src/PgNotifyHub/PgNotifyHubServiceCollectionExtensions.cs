@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PgNotifyHub.Delivery;
+using PgNotifyHub.Durable;
 using PgNotifyHub.Internal;
 using PgNotifyHub.Listening;
 using PgNotifyHub.Transports;
@@ -86,6 +87,7 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddSingleton<NotificationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
         services.AddHostedService<NotificationDispatcher>();
+        services.AddHostedService<OutboxReader>();
         services.AddSingleton<HubLifetimeManager<NotifyHub>, NotifyHubLifetimeManager>();
         services.AddSingleton(provider => new PgNotifyListener(
             provider.GetRequiredService<ListenedChannels>(),

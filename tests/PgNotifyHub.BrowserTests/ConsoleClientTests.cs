@@ -8,7 +8,7 @@ namespace PgNotifyHub.BrowserTests;
 public sealed class ConsoleClientTests(PostgresFixture postgres)
 {
     [Fact]
-    public async Task Console_client_prints_each_envelope_reconnects_after_a_server_restart_and_stops_cleanly()
+    public async Task Console_client_prints_each_envelope_reconnects_after_a_server_restart_reports_the_resync_and_stops_cleanly()
     {
         var channel = Names.Channel();
         var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel));
@@ -21,6 +21,8 @@ public sealed class ConsoleClientTests(PostgresFixture postgres)
 
             server = await server.KillAndRestartAsync();
             await client.WaitForLineAsync(line => line.StartsWith("connected", StringComparison.Ordinal), skip: client.LineCount);
+            // It resumes the stream it was reading, which the restarted server no longer has.
+            await client.WaitForLineAsync("resync stream_changed");
             await ProbeUntilPrintedAsync(client, channel);
 
             // A payload with "message" is also shown through the typed record of clients/dotnet/Greeting.cs.
@@ -36,6 +38,62 @@ public sealed class ConsoleClientTests(PostgresFixture postgres)
             await server.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task Console_client_prints_a_resync_after_the_listeners_backend_is_terminated_and_then_later_messages()
+    {
+        var channel = Names.Channel();
+        var applicationName = "pgnotifyhub-console-" + Markers.NewId();
+        await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel, applicationName));
+        await using var client = ConsoleClientProcess.Start(new Uri(server.BaseUri, "/hub"));
+        await client.WaitForLineAsync("connected to");
+        await ProbeUntilPrintedAsync(client, channel);
+
+        await postgres.TerminateBackendAsync(await ListenerBackend.FindAsync(postgres, applicationName), TestContext.Current.CancellationToken);
+
+        // The server tells its clients once it listens again, so a message sent after the resync arrives.
+        var resync = await client.WaitForLineAsync("resync listener_reconnected");
+        var id = Markers.NewId();
+        await postgres.NotifyAsync(channel, Markers.Message("default", id), TestContext.Current.CancellationToken);
+        var message = await client.WaitForLineAsync(id);
+
+        var lines = OutputLines(client);
+        Assert.True(lines.IndexOf(resync) < lines.IndexOf(message), client.Output);
+        Assert.Single(lines, line => line.Contains(" resync ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Console_client_resumes_after_its_connection_is_cut_and_prints_what_it_missed_once_each_in_order_without_a_resync()
+    {
+        var channel = Names.Channel();
+        await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel));
+        await using var relay = NetworkRelay.Start(server.BaseUri);
+        await using var client = ConsoleClientProcess.Start(new Uri(relay.BaseUri, "/hub"));
+        await client.WaitForLineAsync("connected to");
+        await ProbeUntilPrintedAsync(client, channel);
+
+        var skip = client.LineCount;
+        relay.Cut();
+        await client.WaitForLineAsync(line => line.StartsWith("connection lost", StringComparison.Ordinal), skip);
+        string[] missed = [Markers.NewId(), Markers.NewId(), Markers.NewId(), Markers.NewId(), Markers.NewId()];
+        foreach (var id in missed)
+        {
+            await postgres.NotifyAsync(channel, Markers.Message("default", id), TestContext.Current.CancellationToken);
+        }
+
+        relay.Restore();
+        await client.WaitForLineAsync(line => line.EndsWith(", resuming", StringComparison.Ordinal), skip);
+        var marker = Markers.NewId();
+        await postgres.NotifyAsync(channel, Markers.Payload("default", marker), TestContext.Current.CancellationToken);
+        await client.WaitForLineAsync(marker);
+
+        var lines = OutputLines(client);
+        Assert.DoesNotContain(lines, line => line.Contains(" resync ", StringComparison.Ordinal));
+        string[] expected = [.. missed, marker];
+        Assert.Equal(expected, lines.Select(line => expected.FirstOrDefault(id => line.Contains(id, StringComparison.Ordinal))).OfType<string>());
+    }
+
+    private static List<string> OutputLines(ConsoleClientProcess client) => [.. client.Output.Split(Environment.NewLine)];
 
     // The client reports "connected" before the server has registered it: probe until a message is printed.
     private async Task<string> ProbeUntilPrintedAsync(ConsoleClientProcess client, string channel)

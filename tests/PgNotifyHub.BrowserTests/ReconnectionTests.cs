@@ -1,4 +1,3 @@
-using Npgsql;
 using PgNotifyHub.BrowserTests.Infrastructure;
 using PgNotifyHub.IntegrationTests.Infrastructure;
 
@@ -19,7 +18,7 @@ public sealed class ReconnectionTests(PostgresFixture postgres, BrowserFixture b
         await page.WaitForStateAsync("connected");
         await page.SendProbesUntilShownAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
 
-        var backend = await ListenerBackendAsync(applicationName);
+        var backend = await ListenerBackend.FindAsync(postgres, applicationName);
         await postgres.TerminateBackendAsync(backend, TestContext.Current.CancellationToken);
 
         // Messages sent while the listener has no connection are lost, as with pgws: probe until the new one listens.
@@ -28,7 +27,7 @@ public sealed class ReconnectionTests(PostgresFixture postgres, BrowserFixture b
         await postgres.NotifyAsync(channel, Markers.Message(PgNotifyHubOptions.DefaultAudience, id), TestContext.Current.CancellationToken);
         await page.WaitForMessageAsync(id);
 
-        Assert.NotEqual(backend, await ListenerBackendAsync(applicationName));
+        Assert.NotEqual(backend, await ListenerBackend.FindAsync(postgres, applicationName));
         Assert.Equal(["connected", "connected"], await Task.WhenAll(DemoPage.Transports.Select(t => page.Status(t).InnerTextAsync())));
     }
 
@@ -77,20 +76,5 @@ public sealed class ReconnectionTests(PostgresFixture postgres, BrowserFixture b
         await context.SetExtraHTTPHeadersAsync(new Dictionary<string, string> { [Settings.AudienceHeader] = audience });
         await page.WaitForStateAsync("connected");
         await page.SendProbesUntilShownAsync(postgres, channel, audience);
-    }
-
-    // The server under test connects with its own application name, so its listener is the only such backend.
-    private async Task<int> ListenerBackendAsync(string applicationName)
-    {
-        await using var command = postgres.DataSource.CreateCommand("SELECT pid FROM pg_stat_activity WHERE application_name = $1");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = applicationName });
-        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
-        var backends = new List<int>();
-        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
-        {
-            backends.Add(reader.GetInt32(0));
-        }
-
-        return Assert.Single(backends);
     }
 }

@@ -30,6 +30,33 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
         Assert.Equal(0, client.PendingResyncs);
     }
 
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task A_client_learns_its_position_on_joining_and_resumes_from_it_without_having_received_anything(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var audience = Names.Audience();
+        var probe = await host.ConnectSequencedAsync(transport, audience);
+        await postgres.NotifySeriesAsync(host.Channel, audience, 3, cancellationToken);
+        await probe.ReceiveAsync(3);
+        var before = await host.ConnectSequencedAsync(transport, audience);
+        var position = await before.ReceivePositionAsync();
+        using (var document = System.Text.Json.JsonDocument.Parse(position))
+        {
+            var route = Assert.Single(document.RootElement.GetProperty("positions").EnumerateArray());
+            Assert.Equal((host.Channel, audience, 3L), (route.GetProperty("channel").GetString(), route.GetProperty("audience").GetString(), route.GetProperty("seq").GetInt64()));
+        }
+
+        await host.DisconnectAsync(before, audience);
+        await postgres.NotifySeriesAsync(host.Channel, audience, 2, cancellationToken);
+        var after = await host.ConnectSequencedAsync(transport, audience, position);
+
+        Assert.Equal([4L, 5], (await after.ReceiveAsync(2)).Select(e => e.Seq));
+        Assert.Equal(0, after.PendingResyncs);
+    }
+
     [Fact]
     public async Task A_raw_client_without_the_subprotocol_keeps_the_exact_pgws_envelope()
     {
@@ -122,6 +149,25 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
         var live = await client.ReceiveAsync();
         Assert.True(live.IsMessage("live"));
         Assert.Equal(11, live.Seq);
+    }
+
+    [Fact]
+    public async Task The_replay_buffers_keep_the_newest_notifications_within_their_byte_budget()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        // Each notification below counts about 2 × 330 bytes: the budget keeps the last three.
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.ReplayBufferMaxBytes = 2_000);
+        var audience = Names.Audience();
+        var probe = await host.ConnectSequencedAsync(Transport.SignalR, audience);
+        var padding = new string('p', 200);
+        await postgres.NotifyManyAsync(host.Channel, [.. Enumerable.Range(1, 10).Select(i => audience + ",{\"i\":" + i + ",\"pad\":\"" + padding + "\"}")], cancellationToken);
+        var stream = (await probe.ReceiveAsync(10))[^1].Stream!;
+
+        var recent = await host.ConnectSequencedAsync(Transport.SignalR, audience, host.ResumeFrom(stream, audience, 8));
+        var tooOld = await host.ConnectSequencedAsync(Transport.SignalR, audience, host.ResumeFrom(stream, audience, 2));
+
+        Assert.Equal([9L, 10], (await recent.ReceiveAsync(2)).Select(e => e.Seq));
+        Assert.Equal(("gap_too_old", stream), await tooOld.ReceiveResyncAsync());
     }
 
     [Theory]

@@ -20,4 +20,10 @@ internal interface INotificationSink
     /// goes on in <paramref name="stream"/>. Called in order with <see cref="Post"/>, never concurrently with it.
     /// </summary>
     void Resync(string reason, string stream);
+
+    /// <summary>
+    /// Tells a client that asked for it where it stands as it joins: what it was sent so far, replayed or not, is up to
+    /// these numbers. Clients that did not ask (pgws sockets, plain SignalR clients, subscriptions) ignore it.
+    /// </summary>
+    void Position(StreamPosition position);
 }

@@ -15,14 +15,18 @@ internal sealed class NotificationHistory
     private readonly Lock _lock = new();
     // Sequence counters outlive the buffered notifications: a route's numbers never restart within a stream.
     private readonly Dictionary<Route, RouteHistory> _routes = [];
+    // Every kept notification in publishing order, which is also the order of age: the oldest leave first when the
+    // byte budget or the window is exceeded, from here and from the head of their route's buffer.
+    private readonly Queue<PgNotification> _kept = new();
     private readonly NotificationRouter _router;
     private readonly PgNotifyHubMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly int _capacity;
-    private readonly TimeSpan _window;
+    private readonly long _maxBytes;
+    private readonly long _windowTicks;
     private string _stream = NewStream();
     private long _published;
-    private long _lastSweep;
+    private long _keptBytes;
 
     public NotificationHistory(NotificationRouter router, PgNotifyHubMetrics metrics, TimeProvider time, IOptions<PgNotifyHubOptions> options)
     {
@@ -30,8 +34,8 @@ internal sealed class NotificationHistory
         _metrics = metrics;
         _time = time;
         _capacity = options.Value.ReplayBufferSize;
-        _window = options.Value.ReplayWindow;
-        _lastSweep = time.GetTimestamp();
+        _maxBytes = options.Value.ReplayBufferMaxBytes;
+        _windowTicks = (long)(options.Value.ReplayWindow.TotalSeconds * time.TimestampFrequency);
     }
 
     public string Stream
@@ -57,7 +61,7 @@ internal sealed class NotificationHistory
             }
 
             notification.Sequenced(_stream, ++history.LastSequence, ++_published, now);
-            if (_capacity > 0)
+            if (_capacity > 0 && _maxBytes > 0)
             {
                 history.Buffer ??= new Queue<PgNotification>();
                 if (history.Buffer.Count == _capacity)
@@ -66,7 +70,9 @@ internal sealed class NotificationHistory
                 }
 
                 history.Buffer.Enqueue(notification);
-                SweepExpired(now);
+                _kept.Enqueue(notification);
+                _keptBytes += KeptSize(notification);
+                ForgetOldest(now);
             }
 
             _router.Post(notification);
@@ -75,17 +81,26 @@ internal sealed class NotificationHistory
 
     /// <summary>
     /// Registers <paramref name="sink"/> for live notifications, first replaying what it missed since
-    /// <paramref name="resume"/>, or telling it to resync when that is no longer possible.
+    /// <paramref name="resume"/>, or telling it to resync when that is no longer possible (or its position was
+    /// <paramref name="resumeInvalid"/>), and then telling it where it stands.
     /// </summary>
-    public void Join(INotificationSink sink, ResumePosition? resume)
+    public void Join(INotificationSink sink, ResumePosition? resume, bool resumeInvalid = false)
     {
         lock (_lock)
         {
-            if (resume is not null)
+            if (resumeInvalid)
+            {
+                Resync(sink, ResyncReason.InvalidResume);
+            }
+            else if (resume is not null)
             {
                 Replay(sink, resume);
             }
 
+            // After the replay, so what a client already has and what it is told it has agree.
+            sink.Position(new StreamPosition(_stream, [.. sink.Routes
+                .Where(route => route.Audience is not null)
+                .Select(route => new RoutePosition(route.Channel, route.Audience!, _routes.TryGetValue(route, out var history) ? history.LastSequence : 0))]));
             _router.Register(sink);
         }
     }
@@ -100,6 +115,8 @@ internal sealed class NotificationHistory
         {
             _stream = NewStream();
             _routes.Clear();
+            _kept.Clear();
+            _keptBytes = 0;
             foreach (var sink in _router.Sinks())
             {
                 Resync(sink, ResyncReason.ListenerReconnected);
@@ -125,7 +142,7 @@ internal sealed class NotificationHistory
             return;
         }
 
-        var oldestKept = _time.GetTimestamp() - (long)(_window.TotalSeconds * _time.TimestampFrequency);
+        var oldestKept = _time.GetTimestamp() - _windowTicks;
         var missed = new List<PgNotification>();
         foreach (var route in sink.Routes)
         {
@@ -169,29 +186,25 @@ internal sealed class NotificationHistory
         _metrics.Replayed(missed.Count);
     }
 
-    // At most once per window, so it costs nothing per message; what it frees is what only age still held.
-    private void SweepExpired(long now)
+    // Costs a peek per message: what leaves is what the byte budget or the window no longer allows, oldest first.
+    private void ForgetOldest(long now)
     {
-        var windowTicks = (long)(_window.TotalSeconds * _time.TimestampFrequency);
-        if (now - _lastSweep < windowTicks)
+        while (_kept.TryPeek(out var oldest) && (_keptBytes > _maxBytes || oldest.PublishedAt < now - _windowTicks))
         {
-            return;
-        }
-
-        _lastSweep = now;
-        foreach (var history in _routes.Values)
-        {
-            while (history.Buffer is { Count: > 0 } buffer && buffer.Peek().PublishedAt < now - windowTicks)
+            _kept.Dequeue();
+            _keptBytes -= KeptSize(oldest);
+            // Unless the route's own count bound already let it go, it is the oldest of its route too.
+            if (_routes.TryGetValue(new Route(oldest.Channel, oldest.Audience), out var history)
+                && history.Buffer is { Count: > 0 } buffer
+                && ReferenceEquals(buffer.Peek(), oldest))
             {
                 buffer.Dequeue();
             }
-
-            if (history.Buffer is { Count: 0 })
-            {
-                history.Buffer = null;
-            }
         }
     }
+
+    // The pgws frame and, once a SignalR or sequenced client wanted it, the sequenced one: about twice the payload.
+    private static long KeptSize(PgNotification notification) => 2L * notification.WebSocketFrame.Length;
 
     // Random, so a client can never resume a stream of an earlier process or of another node by accident.
     private static string NewStream() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));

@@ -5,14 +5,14 @@ namespace PgNotifyHub.Delivery;
 /// <summary>
 /// Hands notifications from the listener to the dispatcher. Bounded: when the dispatcher falls behind, the
 /// listener stops reading from its connection, so notifications wait in PostgreSQL's own queue instead of
-/// in this process's memory, and none is dropped.
+/// in this process's memory, and none is dropped. Written by the listener and, in durable mode, the outbox reader.
 /// </summary>
 internal sealed class NotificationQueue
 {
     private const int Capacity = 4096;
 
     private readonly Channel<ReceivedNotification> _channel = Channel.CreateBounded<ReceivedNotification>(
-        new BoundedChannelOptions(Capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     public ChannelWriter<ReceivedNotification> Writer => _channel.Writer;
 

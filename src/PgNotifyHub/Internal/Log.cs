@@ -76,4 +76,22 @@ internal static partial class Log
 
     [LoggerMessage(408, LogLevel.Information, "Refused WebSocket connection {ConnectionId}: its authentication expired at {ExpiresUtc:O}.", EventName = "ExpiredAuthenticationRefused")]
     public static partial void ExpiredAuthenticationRefused(ILogger logger, string connectionId, DateTimeOffset expiresUtc);
+
+    [LoggerMessage(600, LogLevel.Information, "PgNotifyHub outbox reader {ReaderName} is reading pgnotifyhub.outbox {Start}.", EventName = "OutboxReading")]
+    public static partial void OutboxReading(ILogger logger, string readerName, string start);
+
+    [LoggerMessage(601, LogLevel.Warning, "PgNotifyHub cannot read pgnotifyhub.outbox; messages wait in the table until it can. Retrying; further failures are not logged.", EventName = "OutboxFailed")]
+    public static partial void OutboxFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(602, LogLevel.Information, "PgNotifyHub reads pgnotifyhub.outbox again after {Failures} failed attempts.", EventName = "OutboxRecovered")]
+    public static partial void OutboxRecovered(ILogger logger, int failures);
+
+    [LoggerMessage(603, LogLevel.Information, "PgNotifyHub applied its outbox schema (sql/pgnotifyhub.sql).", EventName = "OutboxSchemaInstalled")]
+    public static partial void OutboxSchemaInstalled(ILogger logger);
+
+    [LoggerMessage(604, LogLevel.Warning, "PgNotifyHub outbox reader {ReaderName} last read more than {Retention} ago: messages older than that were deleted before it read them.", EventName = "OutboxReaderTooOld")]
+    public static partial void OutboxReaderTooOld(ILogger logger, string readerName, TimeSpan retention);
+
+    [LoggerMessage(605, LogLevel.Debug, "PgNotifyHub deleted {Deleted} outbox messages older than {Retention}.", EventName = "OutboxCleanedUp")]
+    public static partial void OutboxCleanedUp(ILogger logger, int deleted, TimeSpan retention);
 }

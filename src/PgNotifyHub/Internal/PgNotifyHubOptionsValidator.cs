@@ -84,6 +84,25 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
         }
 
         RequirePositive(failures, options.ReplayWindow, nameof(options.ReplayWindow));
+        if (options.ReplayBufferMaxBytes < 0)
+        {
+            failures.Add($"{Prefix}{nameof(options.ReplayBufferMaxBytes)} must be 0 (no replay) or more, not {options.ReplayBufferMaxBytes}.");
+        }
+
+        if (options.Outbox is null)
+        {
+            failures.Add($"{Prefix}{nameof(options.Outbox)} must not be null.");
+        }
+        else if (options.Outbox.Enabled)
+        {
+            if (string.IsNullOrWhiteSpace(options.Outbox.ReaderName))
+            {
+                failures.Add($"{Prefix}{nameof(options.Outbox)}:{nameof(options.Outbox.ReaderName)} must name this node.");
+            }
+
+            RequirePositive(failures, options.Outbox.Retention, $"{nameof(options.Outbox)}:{nameof(options.Outbox.Retention)}");
+            RequirePositive(failures, options.Outbox.PollInterval, $"{nameof(options.Outbox)}:{nameof(options.Outbox.PollInterval)}");
+        }
 
         if (!Enum.IsDefined(options.SlowConsumerPolicy))
         {

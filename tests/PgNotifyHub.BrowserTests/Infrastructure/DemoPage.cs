@@ -49,9 +49,19 @@ internal sealed class DemoPage
 
     public ILocator Count(string transport) => Page.Locator($"#{transport}-count");
 
-    public ILocator Messages(string transport) => Page.Locator($"#{transport}-messages > li");
+    public ILocator Messages(string transport) => Page.Locator($"#{transport}-messages > li[data-id]");
 
     public ILocator MessagesWith(string transport, string text) => Messages(transport).Filter(new() { HasText = text });
+
+    /// <summary>Messages and resyncs as listed, oldest first: a message's payload text, or <c>resync:</c> and the reason.</summary>
+    public async Task<IReadOnlyList<string>> EntriesAsync(string transport) =>
+        [.. (await Page.Locator($"#{transport}-messages > li").EvaluateAllAsync<string[]>(
+            "items => items.map(item => item.dataset.resync === undefined ? item.querySelector('pre').textContent : `resync:${item.dataset.resync}`)"))
+            .Reverse()];
+
+    /// <summary>Waits until both transports list a resync for <paramref name="reason"/>.</summary>
+    public Task WaitForResyncAsync(string reason) =>
+        Task.WhenAll(Transports.Select(transport => Page.Locator($"#{transport}-messages > li[data-resync=\"{reason}\"]").First.WaitForAsync()));
 
     /// <summary>Waits until both transports are in <paramref name="state"/>.</summary>
     public Task WaitForStateAsync(string state) =>

@@ -11,6 +11,7 @@ public abstract class NotifyTestClient : IAsyncDisposable
 {
     private readonly Channel<string> _messages = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Channel<(string Reason, string Stream)> _resyncs = Channel.CreateUnbounded<(string Reason, string Stream)>();
+    private readonly Channel<string> _positions = Channel.CreateUnbounded<string>();
 
     protected NotifyTestClient(Transport transport, string? audienceHeader)
     {
@@ -82,6 +83,13 @@ public abstract class NotifyTestClient : IAsyncDisposable
     /// <summary>The next resync notice the client received.</summary>
     public Task<(string Reason, string Stream)> ReceiveResyncAsync([CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
         _resyncs.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
+    /// <summary>A position notice, as its JSON <c>{"stream":…,"positions":[…]}</c>: what the client passes back in <c>resume</c>.</summary>
+    protected void OnPosition(string json) => _positions.Writer.TryWrite(json);
+
+    /// <summary>The next position notice the client received, ready to pass back as <c>resume</c>.</summary>
+    public Task<string> ReceivePositionAsync([CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        _positions.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().OrTimeout(filePath: filePath, lineNumber: lineNumber);
 
     /// <summary>Resync notices received and not yet taken.</summary>
     public int PendingResyncs => _resyncs.Reader.Count;

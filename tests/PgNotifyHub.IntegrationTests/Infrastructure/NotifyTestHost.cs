@@ -130,7 +130,8 @@ public sealed class NotifyTestHost : IAsyncDisposable
         mapEndpoints?.Invoke(app, channels);
 
         await app.StartAsync(TestContext.Current.CancellationToken).OrTimeout();
-        var host = new NotifyTestHost(app, postgres, channels, logs);
+        // The channels as configured: a test may replace the unique ones, e.g. to share them between hosts.
+        var host = new NotifyTestHost(app, postgres, [.. app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PgNotifyHubOptions>>().Value.Channels], logs);
         try
         {
             if (waitUntilListening)
@@ -199,7 +200,8 @@ public sealed class NotifyTestHost : IAsyncDisposable
     /// </summary>
     public async Task<NotifyTestClient> ConnectSequencedAsync(Transport transport, string audience, string? resume = null)
     {
-        var query = resume is null ? "" : "?resume=" + Uri.EscapeDataString(resume);
+        // An empty resume asks only for the position notice; raw clients of the subprotocol always get it.
+        var query = "?resume=" + Uri.EscapeDataString(resume ?? "");
         var cancellationToken = TestContext.Current.CancellationToken;
         NotifyTestClient client = transport switch
         {

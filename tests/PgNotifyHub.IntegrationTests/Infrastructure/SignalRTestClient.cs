@@ -16,6 +16,7 @@ public sealed class SignalRTestClient : NotifyTestClient
         _connection = connection;
         _connection.On<JsonElement>("notify", envelope => OnMessage(envelope.GetRawText()));
         _connection.On<JsonElement>("resync", notice => OnResync(notice.GetProperty("reason").GetString()!, notice.GetProperty("stream").GetString()!));
+        _connection.On<JsonElement>("position", position => OnPosition(position.GetRawText()));
         _connection.Closed += exception =>
         {
             _closed.TrySetResult(exception);

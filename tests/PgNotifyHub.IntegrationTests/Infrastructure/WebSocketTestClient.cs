@@ -184,11 +184,7 @@ public sealed class WebSocketTestClient : NotifyTestClient
                     if (result.MessageType == WebSocketMessageType.Text)
                     {
                         var text = Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length);
-                        if (ResyncNotice(text) is { } resync)
-                        {
-                            OnResync(resync.Reason, resync.Stream);
-                        }
-                        else
+                        if (!IsControlFrame(text))
                         {
                             OnMessage(text);
                         }
@@ -212,20 +208,30 @@ public sealed class WebSocketTestClient : NotifyTestClient
         }
     }
 
-    // The sequenced subprotocol's control frame; envelopes never have a "type", and SignalR frames spoken by hand
+    // The sequenced subprotocol's control frames; envelopes never have a "type", and SignalR frames spoken by hand
     // (the socket may be connected to the hub) are not JSON documents.
-    private static (string Reason, string Stream)? ResyncNotice(string text)
+    private bool IsControlFrame(string text)
     {
-        if (!text.StartsWith("{\"type\":\"resync\"", StringComparison.Ordinal))
+        if (!text.StartsWith("{\"type\":\"", StringComparison.Ordinal))
         {
-            return null;
+            return false;
         }
 
         using var document = System.Text.Json.JsonDocument.Parse(text);
         var root = document.RootElement;
-        return root.TryGetProperty("type", out var type) && type.GetString() == "resync"
-            ? (root.GetProperty("reason").GetString()!, root.GetProperty("stream").GetString()!)
-            : null;
+        switch (root.GetProperty("type").GetString())
+        {
+            case "resync":
+                OnResync(root.GetProperty("reason").GetString()!, root.GetProperty("stream").GetString()!);
+                break;
+            case "position":
+                OnPosition(System.Text.Json.JsonSerializer.Serialize(new { stream = root.GetProperty("stream"), positions = root.GetProperty("positions") }));
+                break;
+            default:
+                throw new FormatException("Unknown control frame: " + text);
+        }
+
+        return true;
     }
 
     private static ClientWebSocket CreateSocket(string? audienceHeader, string? origin, string? accessToken)

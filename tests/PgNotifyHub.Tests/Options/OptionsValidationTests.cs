@@ -39,6 +39,12 @@ public sealed class OptionsValidationTests
         ["tiny client message size"] = o => o.MaxClientMessageSize = 100,
         ["undefined slow consumer policy"] = o => o.SlowConsumerPolicy = (SlowConsumerPolicy)7,
         ["blank latency timestamp property"] = o => o.LatencyTimestampProperty = " ",
+        ["negative replay buffer"] = o => o.ReplayBufferSize = -1,
+        ["zero replay window"] = o => o.ReplayWindow = TimeSpan.Zero,
+        ["negative replay budget"] = o => o.ReplayBufferMaxBytes = -1,
+        ["outbox without reader name"] = o => (o.Outbox.Enabled, o.Outbox.ReaderName) = (true, " "),
+        ["outbox without retention"] = o => (o.Outbox.Enabled, o.Outbox.Retention) = (true, TimeSpan.Zero),
+        ["outbox without poll interval"] = o => (o.Outbox.Enabled, o.Outbox.PollInterval) = (true, TimeSpan.FromSeconds(-1)),
     };
 
     public static TheoryData<string, string> BadSettingCases => new()
@@ -69,6 +75,12 @@ public sealed class OptionsValidationTests
         { "tiny client message size", "MaxClientMessageSize" },
         { "undefined slow consumer policy", "SlowConsumerPolicy" },
         { "blank latency timestamp property", "LatencyTimestampProperty" },
+        { "negative replay buffer", "ReplayBufferSize" },
+        { "zero replay window", "ReplayWindow" },
+        { "negative replay budget", "ReplayBufferMaxBytes" },
+        { "outbox without reader name", "Outbox:ReaderName" },
+        { "outbox without retention", "Outbox:Retention" },
+        { "outbox without poll interval", "Outbox:PollInterval" },
     };
 
     [Theory]

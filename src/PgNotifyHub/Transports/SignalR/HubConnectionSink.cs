@@ -15,6 +15,7 @@ internal sealed class HubConnectionSink(
     HubConnectionContext connection,
     IReadOnlyList<Route> routes,
     int capacity,
+    bool resumes,
     PgNotifyHubMetrics metrics,
     ILogger logger) : INotificationSink
 {
@@ -31,6 +32,15 @@ internal sealed class HubConnectionSink(
 
     public void Resync(string reason, string stream) =>
         Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.ResyncMethod, [new ResyncNotice(reason, stream)])));
+
+    // Only to clients that resume: any other would log that it has no handler for the method.
+    public void Position(StreamPosition position)
+    {
+        if (resumes)
+        {
+            Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.PositionMethod, [position])));
+        }
+    }
 
     private void Write(SerializedHubMessage message)
     {

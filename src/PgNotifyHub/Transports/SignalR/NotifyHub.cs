@@ -23,6 +23,13 @@ public sealed class NotifyHub : Hub
     /// </summary>
     public const string ResyncMethod = "resync";
 
+    /// <summary>
+    /// The client method that tells a client which passed the <c>resume</c> query parameter (empty on its first
+    /// connection) where it stands after joining: <c>position</c>, with <c>{stream, positions: [{channel, audience, seq}]}</c>,
+    /// what it passes back in <c>resume</c> when it reconnects.
+    /// </summary>
+    public const string PositionMethod = "position";
+
     private const string GroupPrefix = "pgnotifyhub:";
 
     /// <summary>

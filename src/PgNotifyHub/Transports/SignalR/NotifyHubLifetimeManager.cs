@@ -84,17 +84,15 @@ internal sealed class NotifyHubLifetimeManager(
             return;
         }
 
-        var sink = new HubConnectionSink(connection, endpoint.RoutesFor(audiences), options.Value.SendQueueCapacity, metrics, logger);
-        connection.Items[SinkKey] = sink;
-        // A reconnecting client passes where it left off; what cannot be read only costs it the replay.
+        // A reconnecting client passes where it left off (an empty value on its first connection asks only for its
+        // position); what cannot be read only costs it the replay.
         ResumePosition? resume = null;
-        var resumeText = httpContext.Request.Query[ResumePosition.QueryParameter].ToString();
+        var resumes = httpContext.Request.Query.TryGetValue(ResumePosition.QueryParameter, out var resumeValue);
+        var resumeText = resumeValue.ToString();
         var resumeInvalid = resumeText.Length > 0 && !ResumePosition.TryParse(resumeText, out resume);
-        history.Join(sink, resume);
-        if (resumeInvalid)
-        {
-            history.Resync(sink, ResyncReason.InvalidResume);
-        }
+        var sink = new HubConnectionSink(connection, endpoint.RoutesFor(audiences), options.Value.SendQueueCapacity, resumes, metrics, logger);
+        connection.Items[SinkKey] = sink;
+        history.Join(sink, resume, resumeInvalid);
 
         metrics.ConnectionOpened(HubConnectionSink.Transport, sink);
         Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));

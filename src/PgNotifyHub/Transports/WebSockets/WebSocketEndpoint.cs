@@ -43,8 +43,8 @@ internal sealed class WebSocketEndpoint(
         // pgws pages get pgws's envelope; clients that ask for the subprotocol get sequence numbers, resync and replay.
         var sequenced = context.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSink.SequencedSubprotocol);
         ResumePosition? resume = null;
-        if (context.Request.Query.TryGetValue(ResumePosition.QueryParameter, out var resumeText)
-            && !(sequenced && ResumePosition.TryParse(resumeText, out resume)))
+        var resumeText = context.Request.Query[ResumePosition.QueryParameter].ToString();
+        if (resumeText.Length > 0 && !(sequenced && ResumePosition.TryParse(resumeText, out resume)))
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.Response.WriteAsync(

@@ -103,7 +103,15 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             return;
         }
 
-        Enqueue(ResyncFrame.For(reason, stream));
+        Enqueue(ControlFrame.Resync(reason, stream));
+    }
+
+    public void Position(StreamPosition position)
+    {
+        if (_sequenced)
+        {
+            Enqueue(ControlFrame.Position(position));
+        }
     }
 
     private void Enqueue(ReadOnlyMemory<byte> frame)

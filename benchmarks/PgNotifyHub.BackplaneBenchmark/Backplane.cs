@@ -1,0 +1,7 @@
+namespace PgNotifyHub.BackplaneBenchmark;
+
+internal enum Backplane
+{
+    Postgres,
+    Redis,
+}

@@ -1,0 +1,3 @@
+namespace PgNotifyHub.BackplaneBenchmark;
+
+internal sealed record RunResult(Backplane Backplane, int Run, PhaseResult Throughput, PhaseResult Latency);

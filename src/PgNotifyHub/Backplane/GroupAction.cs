@@ -1,0 +1,7 @@
+namespace PgNotifyHub.Backplane;
+
+internal enum GroupAction : byte
+{
+    Add = 1,
+    Remove = 2,
+}

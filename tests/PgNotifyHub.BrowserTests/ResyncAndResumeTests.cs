@@ -1,0 +1,129 @@
+using PgNotifyHub.BrowserTests.Infrastructure;
+using PgNotifyHub.IntegrationTests.Infrastructure;
+
+namespace PgNotifyHub.BrowserTests;
+
+/// <summary>
+/// pgnotifyhub.js, through the demo page, never loses a message silently: it resumes where it left off after a
+/// reconnect, and reports a resync (where an application reloads) when messages may have been lost.
+/// </summary>
+[Collection(SharedBrowser.Name)]
+public sealed class ResyncAndResumeTests(PostgresFixture postgres, BrowserFixture browser)
+{
+    private const string Audience = PgNotifyHubOptions.DefaultAudience;
+
+    [Fact]
+    public async Task Demo_page_reports_a_resync_after_the_listeners_backend_is_terminated_and_then_shows_later_messages()
+    {
+        var channel = Names.Channel();
+        var applicationName = "pgnotifyhub-browser-" + Markers.NewId();
+        await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel, applicationName));
+        await using var context = await browser.NewContextAsync();
+        var page = await DemoPage.OpenAsync(context, server.BaseUri);
+        await page.WaitForStateAsync("connected");
+        await page.SendProbesUntilShownAsync(postgres, channel, Audience);
+
+        await postgres.TerminateBackendAsync(await ListenerBackend.FindAsync(postgres, applicationName), TestContext.Current.CancellationToken);
+
+        // The server tells its clients once it listens again, so a message sent after the resync arrives.
+        await page.WaitForResyncAsync("listener_reconnected");
+        var id = Markers.NewId();
+        await postgres.NotifyAsync(channel, Markers.Message(Audience, id), TestContext.Current.CancellationToken);
+        await page.WaitForMessageAsync(id);
+
+        foreach (var transport in DemoPage.Transports)
+        {
+            var entries = await page.EntriesAsync(transport);
+            Assert.Equal(["resync:listener_reconnected"], entries.Where(IsResync));
+            Assert.True(
+                IndexOf(entries, "resync:listener_reconnected") < IndexOf(entries, id),
+                $"{transport}: the resync must come before the later message: {string.Join(" | ", entries)}");
+            // The new stream numbers from 1 again, and the page does not take that for a message seen already.
+            Assert.Equal("1", await page.MessagesWith(transport, id).GetAttributeAsync("data-seq"));
+        }
+
+        Assert.Equal(["connected", "connected"], await Task.WhenAll(DemoPage.Transports.Select(t => page.Status(t).InnerTextAsync())));
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
+    public async Task Demo_page_gets_the_messages_sent_while_its_connections_were_cut_once_each_in_order_and_without_a_resync()
+    {
+        var channel = Names.Channel();
+        await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel));
+        await using var relay = NetworkRelay.Start(server.BaseUri);
+        await using var context = await browser.NewContextAsync();
+        var page = await DemoPage.OpenAsync(context, relay.BaseUri);
+        await page.WaitForStateAsync("connected");
+        await page.SendProbesUntilShownAsync(postgres, channel, Audience);
+
+        relay.Cut();
+        await page.WaitForStateAsync("reconnecting");
+        string[] missed = [Markers.NewId(), Markers.NewId(), Markers.NewId(), Markers.NewId(), Markers.NewId()];
+        foreach (var id in missed)
+        {
+            await postgres.NotifyAsync(channel, Markers.Message(Audience, id), TestContext.Current.CancellationToken);
+        }
+
+        relay.Restore();
+        await page.WaitForStateAsync("connected");
+        var marker = Markers.NewId();
+        await postgres.NotifyAsync(channel, Markers.Payload(Audience, marker), TestContext.Current.CancellationToken);
+        await page.WaitForMessageAsync(marker);
+
+        foreach (var transport in DemoPage.Transports)
+        {
+            var entries = await page.EntriesAsync(transport);
+            Assert.DoesNotContain(entries, IsResync);
+            string[] expected = [.. missed, marker];
+            Assert.Equal(expected, entries.Select(entry => expected.FirstOrDefault(id => entry.Contains(id, StringComparison.Ordinal))).OfType<string>());
+        }
+
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
+    public async Task Demo_page_reports_a_resync_when_it_resumes_after_the_server_process_was_restarted()
+    {
+        var channel = Names.Channel();
+        var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel));
+        try
+        {
+            await using var context = await browser.NewContextAsync();
+            var page = await DemoPage.OpenAsync(context, server.BaseUri);
+            await page.WaitForStateAsync("connected");
+            await page.SendProbesUntilShownAsync(postgres, channel, Audience);
+
+            server = await server.KillAndRestartAsync(whileDown: () => page.WaitForStateAsync("reconnecting"));
+
+            // The restarted server numbers a new stream, so the one the page resumes is gone.
+            await page.WaitForResyncAsync("stream_changed");
+            await page.SendProbesUntilShownAsync(postgres, channel, Audience);
+            foreach (var transport in DemoPage.Transports)
+            {
+                Assert.Equal(["resync:stream_changed"], (await page.EntriesAsync(transport)).Where(IsResync));
+            }
+
+            Assert.Empty(page.Errors);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static bool IsResync(string entry) => entry.StartsWith("resync:", StringComparison.Ordinal);
+
+    private static int IndexOf(IReadOnlyList<string> entries, string text)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Contains(text, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
