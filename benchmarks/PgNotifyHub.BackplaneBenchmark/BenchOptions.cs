@@ -24,6 +24,12 @@ internal sealed record BenchOptions
 
     public int PayloadBytes { get; init; } = 64;
 
+    /// <summary>
+    /// True: every group has members on every node, as chat rooms would. False: each group's members share one node
+    /// (with as many groups as a multiple of the nodes), where Redis delivers a group's messages to that node only.
+    /// </summary>
+    public bool GroupsSpanNodes { get; init; } = true;
+
     public int Repeat { get; init; } = 3;
 
     /// <summary>A phase that has not delivered everything by then is reported with what it lost.</summary>
@@ -37,9 +43,11 @@ internal sealed record BenchOptions
         spread across them, each in one group; senders call a hub method that sends to a group.
 
           --nodes N            nodes (default 3)
-          --clients N          clients, spread over the nodes, client i in group i mod groups (default 60)
+          --clients N          clients, client i on node i mod nodes (default 60)
           --groups N           groups (default 6)
           --senders N          the first N clients also send (default 12)
+          --groups-per-node    client i in group i mod groups, so with groups a multiple of nodes each group is on
+                               one node (default: client i in group (i div nodes) mod groups, on every node)
           --messages N         sends per sender in the throughput phase (default 1000)
           --rate N             sends per second in the latency phase (default 500)
           --latency-seconds N  length of the latency phase (default 5)
@@ -71,6 +79,7 @@ internal sealed record BenchOptions
                 "--payload" => options with { PayloadBytes = Count() },
                 "--repeat" => options with { Repeat = Count() },
                 "--timeout-seconds" => options with { PhaseTimeout = TimeSpan.FromSeconds(Count()) },
+                "--groups-per-node" => options with { GroupsSpanNodes = false },
                 "--backplane" => options with { Backplanes = [.. Value().Split(',').Select(ParseBackplane)] },
                 _ => throw new ArgumentException($"Unknown option {name}."),
             };

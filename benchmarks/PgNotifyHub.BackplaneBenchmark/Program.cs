@@ -47,10 +47,17 @@ try
     }
 
     Console.WriteLine(
-        $"Workload: {options.Nodes} nodes, {options.Clients} clients in {options.Groups} groups, {options.Senders} senders; "
+        $"Workload: {options.Nodes} nodes, {options.Clients} clients in {options.Groups} groups ({(options.GroupsSpanNodes ? "each on every node" : "each on one node")}), {options.Senders} senders; "
         + $"throughput phase {options.Messages} sends per sender back to back; latency phase {options.Rate} sends/s for {options.LatencyDuration.TotalSeconds:0} s; "
         + $"payload {options.PayloadBytes} bytes; {Environment.ProcessorCount} cores.");
     var workload = new Workload(options);
+    // The first run in a process pays for compiling its code paths, and its tiered recompilation: not counted.
+    foreach (var backplane in options.Backplanes)
+    {
+        var warmUp = await workload.RunAsync(backplane, postgres.ConnectionString, redis?.Configuration, 0, stop.Token);
+        Console.WriteLine("warm-up (not counted) " + Row(warmUp));
+    }
+
     for (var run = 1; run <= options.Repeat; run++)
     {
         // Alternating, so a disturbance of the machine does not favour one backplane.

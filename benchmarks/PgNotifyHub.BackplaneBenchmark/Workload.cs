@@ -41,9 +41,11 @@ internal sealed class Workload(BenchOptions options)
         }
     }
 
-    private string Group(int index) => "g" + (index % options.Groups).ToString(CultureInfo.InvariantCulture);
+    private string Group(int client) => "g" + GroupOf(client).ToString(CultureInfo.InvariantCulture);
 
-    private int Members(int group) => Enumerable.Range(0, options.Clients).Count(client => client % options.Groups == group);
+    private int GroupOf(int client) => (options.GroupsSpanNodes ? client / options.Nodes : client) % options.Groups;
+
+    private int Members(int group) => Enumerable.Range(0, options.Clients).Count(client => GroupOf(client) == group);
 
     /// <param name="clients">All clients; the first <see cref="BenchOptions.Senders"/> send.</param>
     /// <param name="sendsPerSender">Sends of each sender; sender j's k-th goes to group (j + k) mod groups.</param>

@@ -24,8 +24,8 @@ export interface Envelope<TPayload extends object = Record<string, unknown>> {
  * "listener_reconnected" (the server lost PostgreSQL for a while), "stream_changed" (the server restarted or
  * its listener reconnected while this client was away), "gap_too_old" (it was away longer than the server
  * keeps messages), "invalid_resume". From the client itself: "stream_changed" also when a new stream comes
- * unannounced, and "unknown_position" when it reconnected before it had a position to resume from (no
- * message seen yet, or none since the stream changed).
+ * unannounced, and "unknown_position" when it reconnected after losing a connection before the server said
+ * where it stood (the position notice sent each time the client joins), so there was nothing to resume from.
  */
 export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_old" | "invalid_resume" | "unknown_position";
 
@@ -76,7 +76,8 @@ export interface Connection {
 }
 
 /**
- * Connects, and reconnects after every loss, until close(), resuming where it left off: the server replays what
- * was missed, or onResync is called. Throws TypeError on invalid options.
+ * Connects, and reconnects after every loss, until close(), resuming where it left off on every route of the
+ * connection, including those that had no message yet: the server replays what was missed, or onResync is called.
+ * Throws TypeError on invalid options.
  */
 export function connect<TPayload extends object = Record<string, unknown>>(options: ConnectOptions<TPayload>): Connection;

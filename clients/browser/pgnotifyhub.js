@@ -54,61 +54,64 @@ function retries(minMs, maxMs) {
   };
 }
 
-// Where the client is in the server's numbering: the stream, and the last seq seen per route (channel and
-// audience). A reconnect sends it as `resume`, and the server replays what was missed or says to resync.
-// Every envelope and resync notice passes through here on its way to the application.
+// Where the client is in the server's numbering: the stream, and the last seq of every route (channel and audience)
+// of the connection. The server says where the client stands each time it joins, listing every route, also those
+// that never carried a message; a reconnect sends that back, moved on by the messages since, as `resume`, and the
+// server replays what was missed or says to resync. Every envelope and notice passes through here on its way to
+// the application.
 function streamPosition(onMessage, onResync) {
+  // Undefined until the server's first position notice: there is nothing to resume from before it.
   let stream;
-  // JSON [channel, audience] → { channel, audience, seq }; seq is undefined while unknown in this stream.
-  const routes = new Map();
+  // JSON [channel, audience] → { channel, audience, seq }.
+  let routes = new Map();
 
-  function restart(newStream, numberedFromZero) {
+  const key = (channel, audience) => JSON.stringify([channel, audience]);
+
+  // A new stream numbers every route from 1, so where nothing of it has been seen the position is 0.
+  function restart(newStream) {
     stream = newStream;
-    for (const route of routes.values()) route.seq = numberedFromZero ? 0 : undefined;
+    for (const route of routes.values()) route.seq = 0;
   }
 
   return {
     envelope(envelope) {
       const { channel, audience, seq } = envelope;
-      if (typeof seq !== "number" || typeof envelope.stream !== "string") {
-        onMessage(envelope); // a server that does not number its messages: nothing to track
+      if (typeof seq !== "number" || typeof envelope.stream !== "string" || stream === undefined) {
+        onMessage(envelope); // no numbering, or none to compare with yet: nothing to track
         return;
       }
       if (envelope.stream !== stream) {
-        // The server announces every new stream with a resync first; one that comes unannounced still means
-        // messages may have been lost, so the application hears of it all the same.
-        const unannounced = stream !== undefined;
-        restart(envelope.stream, false);
-        if (unannounced) onResync("stream_changed", { stream });
+        // The server announces every new stream before its messages, with a resync or a position notice; one that
+        // comes unannounced still means messages may have been lost, so the application hears of it all the same.
+        restart(envelope.stream);
+        onResync("stream_changed", { stream });
       }
-      const key = JSON.stringify([channel, audience]);
-      let route = routes.get(key);
-      if (route === undefined) routes.set(key, (route = { channel, audience, seq: undefined }));
-      if (route.seq !== undefined && seq <= route.seq) return; // delivered already: never show a message twice
-      route.seq = seq;
+      const route = routes.get(key(channel, audience));
+      if (route !== undefined && seq <= route.seq) return; // delivered already: never show a message twice
+      routes.set(key(channel, audience), { channel, audience, seq });
       onMessage(envelope);
     },
+    // Authoritative: it follows any resync and replay of the join, and precedes every live message.
+    position({ stream: newStream, positions }) {
+      stream = newStream;
+      routes = new Map(positions.map(({ channel, audience, seq }) => [key(channel, audience), { channel, audience, seq }]));
+    },
     resync({ reason, stream: newStream }) {
-      // A new stream numbers every route from 1. Only a listener_reconnected notice is sure to precede all of
-      // its messages; after the others (a stream that ran while this client was away) the numbers are unknown.
-      if (newStream !== stream) restart(newStream, reason === "listener_reconnected");
+      // Only listener_reconnected comes to a live connection, before any message of its new stream. The others
+      // come as the client joins, and the position notice that follows says where it stands; until then the old
+      // position stays, so a connection lost in between is told to resync again rather than resume a stream
+      // whose earlier messages the application may have reloaded already.
+      if (reason === "listener_reconnected" && stream !== undefined && newStream !== stream) restart(newStream);
       onResync(reason, { stream: newStream });
     },
-    // The `resume` parameter, or undefined when it could not cover every route this client knows: the server
-    // replays only the routes listed, so a partial position would lose the others' messages silently.
+    // The `resume` parameter, or undefined before the first position notice.
     resume() {
-      if (stream === undefined || routes.size === 0) return undefined;
-      const positions = [];
-      for (const { channel, audience, seq } of routes.values()) {
-        if (seq === undefined) return undefined;
-        positions.push({ channel, audience, seq });
-      }
-      return JSON.stringify({ stream, positions });
+      if (stream === undefined) return undefined;
+      return JSON.stringify({ stream, positions: [...routes.values()] });
     },
-    // A reconnect without a position may have missed anything: the application reloads, and the next
-    // envelope's stream is taken as it comes.
+    // Only a connection lost before the server said where it stood leaves nothing to resume from: what was sent to
+    // it meanwhile cannot be replayed, so the application reloads.
     reconnectedWithoutPosition() {
-      restart(undefined, false);
       onResync("unknown_position", {});
     },
   };
@@ -129,11 +132,12 @@ function connectSignalR(signalR, url, position, onStatus, retry) {
   let resuming = false;
 
   // SignalR allows a new URL while the connection is disconnected or reconnecting, and every attempt until
-  // the next connection uses it: nothing is received meanwhile, so the position cannot move on.
+  // the next connection uses it: nothing is received meanwhile, so the position cannot move on. The hub sends
+  // its position notice only to clients that pass `resume`, so until there is a position it is passed empty.
   function carryPosition() {
     const resume = position.resume();
     const target = new URL(hubUrl);
-    if (resume !== undefined) target.searchParams.set("resume", resume);
+    target.searchParams.set("resume", resume ?? "");
     connection.baseUrl = target.href;
     resuming = resume !== undefined;
   }
@@ -147,6 +151,7 @@ function connectSignalR(signalR, url, position, onStatus, retry) {
 
   connection.on("notify", envelope => position.envelope(envelope));
   connection.on("resync", notice => position.resync(notice));
+  connection.on("position", notice => position.position(notice));
   connection.onreconnecting(error => {
     carryPosition();
     onStatus("reconnecting", { error });
@@ -227,6 +232,7 @@ function connectWebSocket(url, position, onStatus, retry) {
       }
       // Control frames have a type and envelopes never do; control frames this client does not know are skipped.
       if (frame.type === "resync") position.resync(frame);
+      else if (frame.type === "position") position.position(frame);
       else if (frame.type === undefined) position.envelope(frame);
     });
     // "close" follows every failure (a network error, a refused handshake, the server going away),

@@ -22,14 +22,15 @@ var position = new StreamPosition();
 // A HubConnection keeps the URL it was built with, so SignalR's automatic reconnect could not carry the position
 // reached since (the query parameter resume), and what was sent while the client was away would be lost without a
 // word. Each connection is therefore built afresh with the position in its URL, and every loss (a network drop, a
-// server restart, a close by the server) takes this one path.
+// server restart, a close by the server) takes this one path. The hub says where the client stands only to clients
+// that pass resume, so until there is a position it is passed empty.
 var delay = TimeSpan.Zero;
 var connectedBefore = false;
 while (!stopping.IsCancellationRequested)
 {
     var resume = position.Resume();
     await using var connection = new HubConnectionBuilder()
-        .WithUrl(resume is null ? hubUrl : WithQueryParameter(hubUrl, "resume", resume))
+        .WithUrl(WithQueryParameter(hubUrl, "resume", resume ?? ""))
         .Build();
     var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
     connection.Closed += error =>
@@ -43,6 +44,7 @@ while (!stopping.IsCancellationRequested)
         position.Resynced(notice);
         Resync(notice.Reason);
     });
+    connection.On<PositionNotice>("position", position.Positioned);
 
     if (!await StartAsync(connection, delay, stopping.Token))
     {
@@ -50,9 +52,10 @@ while (!stopping.IsCancellationRequested)
     }
 
     Console.Error.WriteLine(resume is null ? $"connected to {hubUrl}" : $"connected to {hubUrl}, resuming");
+    // Only a connection lost before the server said where it stood leaves nothing to resume from: what was sent to it
+    // meanwhile cannot be replayed.
     if (connectedBefore && resume is null)
     {
-        position.Forget();
         Resync(StreamPosition.UnknownPosition);
     }
 

@@ -3,39 +3,46 @@ using System.Text.Json;
 namespace PgNotifyHub.ConsoleClient;
 
 /// <summary>
-/// Where this client is in the server's numbering: the stream, and the last sequence number seen on each route
-/// (channel and audience). A new connection sends it as the query parameter <c>resume</c>, and the server replays
-/// what was missed, in order, or says to resync.
+/// Where this client is in the server's numbering: the stream, and the last sequence number of every route (channel and
+/// audience) of the connection. The server says where the client stands each time it joins, listing every route, also
+/// those that never carried a message; a new connection sends that back, moved on by the messages since, as the query
+/// parameter <c>resume</c>, and the server replays what was missed, in order, or says to resync.
 /// </summary>
 internal sealed class StreamPosition
 {
-    /// <summary>Client-side reason: a new stream came without a resync notice.</summary>
+    /// <summary>Client-side reason: a new stream came without a resync or position notice.</summary>
     public const string StreamChanged = "stream_changed";
 
-    /// <summary>Client-side reason: reconnected before there was a position to resume from.</summary>
+    /// <summary>Client-side reason: reconnected after losing a connection before the server said where it stood.</summary>
     public const string UnknownPosition = "unknown_position";
 
     private const string ListenerReconnected = "listener_reconnected";
 
     private readonly Lock _lock = new();
-    // A null sequence number: unknown in the current stream.
-    private readonly Dictionary<(string Channel, string Audience), long?> _routes = [];
+    private readonly Dictionary<(string Channel, string Audience), long> _routes = [];
+    // Null until the server's first position notice: there is nothing to resume from before it.
     private string? _stream;
 
     /// <summary>
     /// Records <paramref name="envelope"/>. Returns <see langword="false"/> for one delivered already (a replay overlapping
     /// what arrived live), which must not be shown twice. <paramref name="unannouncedStream"/> says that the stream changed
-    /// without a resync notice: messages may have been lost all the same.
+    /// without a notice: messages may have been lost all the same.
     /// </summary>
     public bool Accept(Envelope envelope, out bool unannouncedStream)
     {
         lock (_lock)
         {
             unannouncedStream = false;
+            if (_stream is null)
+            {
+                return true; // nothing to compare with yet
+            }
+
             if (envelope.Stream != _stream)
             {
-                unannouncedStream = _stream is not null;
-                Restart(envelope.Stream, numberedFromZero: false);
+                // The server announces every new stream before its messages, with a resync or a position notice.
+                unannouncedStream = true;
+                Restart(envelope.Stream);
             }
 
             var route = (envelope.Channel, envelope.Audience);
@@ -49,56 +56,59 @@ internal sealed class StreamPosition
         }
     }
 
+    /// <summary>
+    /// Takes the server's position notice as it is: it follows any resync and replay of the join, and precedes every live
+    /// message.
+    /// </summary>
+    public void Positioned(PositionNotice notice)
+    {
+        lock (_lock)
+        {
+            _stream = notice.Stream;
+            _routes.Clear();
+            foreach (var route in notice.Positions)
+            {
+                _routes[(route.Channel, route.Audience)] = route.Seq;
+            }
+        }
+    }
+
     /// <summary>Records a resync notice from the server.</summary>
     public void Resynced(ResyncNotice notice)
     {
         lock (_lock)
         {
-            // A new stream numbers every route from 1. Only a listener_reconnected notice is sure to precede all of its
-            // messages; after the others (a stream that ran while this client was away) the numbers are unknown.
-            if (notice.Stream != _stream)
+            // Only listener_reconnected comes to a live connection, before any message of its new stream. The others come
+            // as the client joins, and the position notice that follows says where it stands; until then the old position
+            // stays, so a connection lost in between is told to resync again rather than resume a stream whose earlier
+            // messages the application may have reloaded already.
+            if (notice.Reason == ListenerReconnected && _stream is not null && notice.Stream != _stream)
             {
-                Restart(notice.Stream, notice.Reason == ListenerReconnected);
+                Restart(notice.Stream);
             }
         }
     }
 
-    /// <summary>
-    /// The <c>resume</c> parameter's JSON, or <see langword="null"/> when it could not cover every route this client knows:
-    /// the server replays only the routes listed, so a partial position would lose the others' messages silently.
-    /// </summary>
+    /// <summary>The <c>resume</c> parameter's JSON, or <see langword="null"/> before the first position notice.</summary>
     public string? Resume()
     {
         lock (_lock)
         {
-            if (_stream is null || _routes.Count == 0 || _routes.ContainsValue(null))
-            {
-                return null;
-            }
-
-            return JsonSerializer.Serialize(new
-            {
-                stream = _stream,
-                positions = _routes.Select(route => new { channel = route.Key.Channel, audience = route.Key.Audience, seq = route.Value }),
-            });
+            return _stream is null
+                ? null
+                : JsonSerializer.Serialize(
+                    new PositionNotice(_stream, [.. _routes.Select(route => new RoutePosition(route.Key.Channel, route.Key.Audience, route.Value))]),
+                    JsonSerializerOptions.Web);
         }
     }
 
-    /// <summary>After a reconnect without a position the application reloads: the next envelope's stream is taken as it comes.</summary>
-    public void Forget()
-    {
-        lock (_lock)
-        {
-            Restart(null, numberedFromZero: false);
-        }
-    }
-
-    private void Restart(string? stream, bool numberedFromZero)
+    // A new stream numbers every route from 1, so where nothing of it has been seen the position is 0.
+    private void Restart(string stream)
     {
         _stream = stream;
         foreach (var route in _routes.Keys.ToArray())
         {
-            _routes[route] = numberedFromZero ? 0 : null;
+            _routes[route] = 0;
         }
     }
 }

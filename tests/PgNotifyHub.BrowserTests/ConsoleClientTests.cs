@@ -93,6 +93,41 @@ public sealed class ConsoleClientTests(PostgresFixture postgres)
         Assert.Equal(expected, lines.Select(line => expected.FirstOrDefault(id => line.Contains(id, StringComparison.Ordinal))).OfType<string>());
     }
 
+    [Fact]
+    public async Task Console_client_on_two_channels_prints_what_was_sent_while_it_was_cut_on_the_one_it_never_had_a_message_from_once_each_in_order_without_a_resync()
+    {
+        var heard = Names.Channel();
+        var silent = Names.Channel();
+        var settings = Settings.Server(postgres, heard);
+        settings["PgNotifyHub:Channels:1"] = silent;
+        await using var server = await ServerProcess.StartAsync(settings);
+        await using var relay = NetworkRelay.Start(server.BaseUri);
+        await using var client = ConsoleClientProcess.Start(new Uri(relay.BaseUri, "/hub"));
+        await client.WaitForLineAsync("connected to");
+        // The client knows the silent channel only from the server's position notice: no message of it comes before the cut.
+        await ProbeUntilPrintedAsync(client, heard);
+
+        var skip = client.LineCount;
+        relay.Cut();
+        await client.WaitForLineAsync(line => line.StartsWith("connection lost", StringComparison.Ordinal), skip);
+        string[] missed = [Markers.NewId(), Markers.NewId(), Markers.NewId(), Markers.NewId(), Markers.NewId()];
+        foreach (var id in missed)
+        {
+            await postgres.NotifyAsync(silent, Markers.Message("default", id), TestContext.Current.CancellationToken);
+        }
+
+        relay.Restore();
+        await client.WaitForLineAsync(line => line.EndsWith(", resuming", StringComparison.Ordinal), skip);
+        var marker = Markers.NewId();
+        await postgres.NotifyAsync(silent, Markers.Payload("default", marker), TestContext.Current.CancellationToken);
+        await client.WaitForLineAsync(marker);
+
+        var lines = OutputLines(client);
+        Assert.DoesNotContain(lines, line => line.Contains(" resync ", StringComparison.Ordinal));
+        string[] expected = [.. missed, marker];
+        Assert.Equal(expected, lines.Select(line => expected.FirstOrDefault(id => line.Contains(id, StringComparison.Ordinal))).OfType<string>());
+    }
+
     private static List<string> OutputLines(ConsoleClientProcess client) => [.. client.Output.Split(Environment.NewLine)];
 
     // The client reports "connected" before the server has registered it: probe until a message is printed.

@@ -83,6 +83,48 @@ public sealed class ResyncAndResumeTests(PostgresFixture postgres, BrowserFixtur
     }
 
     [Fact]
+    public async Task Demo_page_in_two_audiences_gets_what_was_sent_while_it_was_cut_to_the_one_it_never_had_a_message_for_once_each_in_order_and_without_a_resync()
+    {
+        var channel = Names.Channel();
+        await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel, audiencesFromHeader: true));
+        await using var relay = NetworkRelay.Start(server.BaseUri);
+        // The page knows the silent audience only from the server's position notice: no message of it comes before the cut.
+        string[] audiences = [Names.Audience("heard"), Names.Audience("silent")];
+        await using var context = await browser.NewContextAsync(new()
+        {
+            ExtraHTTPHeaders = new Dictionary<string, string> { [Settings.AudienceHeader] = string.Join(',', audiences) },
+        });
+        var page = await DemoPage.OpenAsync(context, relay.BaseUri);
+        await page.WaitForStateAsync("connected");
+        await page.SendProbesUntilShownAsync(postgres, channel, audiences[0]);
+
+        relay.Cut();
+        await page.WaitForStateAsync("reconnecting");
+        string[] missed = [Markers.NewId(), Markers.NewId(), Markers.NewId(), Markers.NewId(), Markers.NewId()];
+        foreach (var id in missed)
+        {
+            await postgres.NotifyAsync(channel, Markers.Message(audiences[1], id), TestContext.Current.CancellationToken);
+        }
+
+        relay.Restore();
+        await page.WaitForStateAsync("connected");
+        var marker = Markers.NewId();
+        await postgres.NotifyAsync(channel, Markers.Payload(audiences[1], marker), TestContext.Current.CancellationToken);
+        await page.WaitForMessageAsync(marker);
+
+        foreach (var transport in DemoPage.Transports)
+        {
+            var entries = await page.EntriesAsync(transport);
+            Assert.DoesNotContain(entries, IsResync);
+            string[] expected = [.. missed, marker];
+            Assert.Equal(expected, entries.Select(entry => expected.FirstOrDefault(id => entry.Contains(id, StringComparison.Ordinal))).OfType<string>());
+            Assert.Equal("1", await page.MessagesWith(transport, missed[0]).GetAttributeAsync("data-seq"));
+        }
+
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
     public async Task Demo_page_reports_a_resync_when_it_resumes_after_the_server_process_was_restarted()
     {
         var channel = Names.Channel();

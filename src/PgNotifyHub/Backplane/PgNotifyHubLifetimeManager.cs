@@ -66,6 +66,7 @@ internal sealed class PgNotifyHubLifetimeManager<THub> : HubLifetimeManager<THub
         ChannelConsumers consumers,
         ListenedChannels listened,
         IHubProtocolResolver protocolResolver,
+        IOptions<HubOptions> globalHubOptions,
         IOptions<HubOptions<THub>> hubOptions,
         IOptions<PgNotifyHubBackplaneOptions> options,
         ILogger<PgNotifyHubLifetimeManager<THub>> logger)
@@ -77,7 +78,8 @@ internal sealed class PgNotifyHubLifetimeManager<THub> : HubLifetimeManager<THub
         _logger = logger;
         _channel = BackplaneChannel.For(_options.ChannelPrefix, typeof(THub));
         _invocationIdPrefix = _node.ToString("N")[..12] + ":";
-        var supported = hubOptions.Value.SupportedProtocols;
+        // Serialised for the protocols the hub's clients may speak, as SignalR resolves them: the hub's, else the global ones.
+        var supported = hubOptions.Value.SupportedProtocols ?? globalHubOptions.Value.SupportedProtocols;
         _protocols = [.. protocolResolver.AllProtocols.Where(protocol => supported is null || supported.Contains(protocol.Name, StringComparer.OrdinalIgnoreCase))];
 
         _registration = consumers.Register(_channel, this);

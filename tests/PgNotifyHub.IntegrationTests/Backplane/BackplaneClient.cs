@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using PgNotifyHub.IntegrationTests.Infrastructure;
 
 namespace PgNotifyHub.IntegrationTests.Backplane;
@@ -10,6 +11,7 @@ namespace PgNotifyHub.IntegrationTests.Backplane;
 public sealed class BackplaneClient : IAsyncDisposable
 {
     private readonly Channel<string> _messages = Channel.CreateUnbounded<string>();
+    private readonly TaskCompletionSource _unanswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private BackplaneClient(HubConnection connection, string name, int node)
     {
@@ -18,7 +20,11 @@ public sealed class BackplaneClient : IAsyncDisposable
         Node = node;
         connection.On<string>(BackplaneTestHub.MessageMethod, message => _messages.Writer.TryWrite(message));
         connection.On(BackplaneTestHub.AskMethod, () => Name);
-        connection.On(BackplaneTestHub.NeverAnswerMethod, () => new TaskCompletionSource<string>().Task);
+        connection.On<string>(BackplaneTestHub.NeverAnswerMethod, () =>
+        {
+            _unanswered.TrySetResult();
+            return new TaskCompletionSource<string>().Task;
+        });
     }
 
     public HubConnection Connection { get; }
@@ -30,13 +36,16 @@ public sealed class BackplaneClient : IAsyncDisposable
 
     public string ConnectionId { get; private set; } = "";
 
+    /// <summary>Completes when the server has asked for a result that will never come.</summary>
+    public Task Unanswered => _unanswered.Task;
+
     public override string ToString() => $"{Name} on node {Node}";
 
-    /// <summary>Returns once the server has registered the connection: hub calls run only after that.</summary>
-    public static async Task<BackplaneClient> ConnectAsync(Uri baseUri, string path, int node, string name, string? user)
+    /// <summary>Returns once the server has registered the connection: hub calls run only after that. JSON unless <paramref name="messagePack"/>.</summary>
+    public static async Task<BackplaneClient> ConnectAsync(Uri baseUri, string path, int node, string name, string? user, bool messagePack)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var connection = new HubConnectionBuilder()
+        var builder = new HubConnectionBuilder()
             .WithUrl(new Uri(baseUri, path), options =>
             {
                 options.Transports = HttpTransportType.WebSockets;
@@ -45,8 +54,13 @@ public sealed class BackplaneClient : IAsyncDisposable
                 {
                     options.Headers[HeaderUserIdProvider.Header] = user;
                 }
-            })
-            .Build();
+            });
+        if (messagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+
+        var connection = builder.Build();
         var client = new BackplaneClient(connection, name, node);
         try
         {

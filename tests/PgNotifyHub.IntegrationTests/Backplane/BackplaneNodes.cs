@@ -8,7 +8,8 @@ namespace PgNotifyHub.IntegrationTests.Backplane;
 /// <summary>
 /// Several <see cref="NotifyTestHost"/>s, each a node with its own listener and services, on one PostgreSQL: they
 /// share a NOTIFY channel for PgNotifyHub's endpoints and map <see cref="BackplaneTestHub"/> at <see cref="HubPath"/>,
-/// scaled out through the PostgreSQL backplane or, without it, with SignalR's default in-memory lifetime manager.
+/// scaled out through the PostgreSQL backplane or, without it, with SignalR's default in-memory lifetime manager. The
+/// hub speaks JSON and MessagePack.
 /// </summary>
 public sealed class BackplaneNodes : IAsyncDisposable
 {
@@ -39,6 +40,7 @@ public sealed class BackplaneNodes : IAsyncDisposable
                     configureServices: services =>
                     {
                         services.AddSingleton<IUserIdProvider, HeaderUserIdProvider>();
+                        services.AddSignalR().AddMessagePackProtocol();
                         if (backplane)
                         {
                             services.AddSignalR().AddPgNotifyHubBackplane(options =>
@@ -64,10 +66,10 @@ public sealed class BackplaneNodes : IAsyncDisposable
         _hosts[node % _hosts.Count].Services.GetRequiredService<IHubContext<BackplaneTestHub>>();
 
     /// <summary>Connects to node <paramref name="node"/> (modulo the number of nodes); disposed with the nodes.</summary>
-    public async Task<BackplaneClient> ConnectAsync(int node, string name, string? user = null)
+    public async Task<BackplaneClient> ConnectAsync(int node, string name, string? user = null, bool messagePack = false)
     {
         var index = node % _hosts.Count;
-        var client = await BackplaneClient.ConnectAsync(_hosts[index].BaseUri, HubPath, index, name, user);
+        var client = await BackplaneClient.ConnectAsync(_hosts[index].BaseUri, HubPath, index, name, user, messagePack);
         lock (_clients)
         {
             _clients.Add(client);
