@@ -54,6 +54,8 @@ public sealed class OriginTests(PostgresFixture postgres)
             ? await WebSocketTestClient.ConnectAsync(host.BaseUri, audience, origin: ownOrigin, cancellationToken: cancellationToken).OrTimeout()
             : await SignalRTestClient.ConnectAsync(host.BaseUri, audience, cancellationToken, origin: ownOrigin).OrTimeout();
         host.Track(client);
+        // A SignalR client's start completes before the server registers it.
+        await host.Router.WaitForSubscribersAsync(new PgNotifyHub.Delivery.Route(host.Channel, audience), 1, cancellationToken).OrTimeout();
 
         await host.AssertHearsOnlyItsOwnAudienceAsync(client, audience, Names.Audience());
     }
