@@ -1,7 +1,5 @@
 using System.Buffers.Text;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using PgNotifyHub.Parsing;
@@ -30,6 +28,7 @@ public sealed class PgNotification
 
     private SerializedHubMessage? _hubMessage;
     private byte[]? _sequencedFrame;
+    private ReadOnlyMemory<byte> _encodedAudience;
     private int _sequencedEnvelopeStart;
 
     internal PgNotification(string channel, string audience, Guid id, byte[] frame, int envelopeStart, Range payload)
@@ -109,8 +108,14 @@ public sealed class PgNotification
     internal ReadOnlyMemory<byte> SequencedFrame => _sequencedFrame ?? BuildSequencedFrame();
 
     /// <summary>Numbers the notification; called once, by the dispatcher, before any recipient sees it.</summary>
-    internal void Sequenced(string stream, long sequence, long published, long publishedAt)
+    /// <param name="stream">The stream the number belongs to.</param>
+    /// <param name="sequence">The number within the channel and audience.</param>
+    /// <param name="published">The place in the order of everything published.</param>
+    /// <param name="publishedAt">The <see cref="TimeProvider"/> timestamp of publishing.</param>
+    /// <param name="encodedAudience">The audience as JSON string content, encoded once per channel and audience.</param>
+    internal void Sequenced(string stream, long sequence, long published, long publishedAt, ReadOnlyMemory<byte> encodedAudience)
     {
+        _encodedAudience = encodedAudience;
         Stream = stream;
         Sequence = sequence;
         Published = published;
@@ -121,7 +126,7 @@ public sealed class PgNotification
     private byte[] BuildSequencedFrame()
     {
         var envelope = Envelope.Span[..^1];
-        var audience = JsonEncodedText.Encode(Audience, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes;
+        var audience = _encodedAudience.Span;
         var length = envelope.Length + AudiencePrefix.Length + audience.Length + SequencePrefix.Length
             + SequenceDigits(Sequence) + StreamPrefix.Length + Stream.Length + SequencedSuffix.Length;
         var headerLength = WebSocketFrameHeader.LengthFor(length);

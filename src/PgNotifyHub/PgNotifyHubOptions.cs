@@ -102,8 +102,8 @@ public sealed class PgNotifyHubOptions
 
     /// <summary>
     /// The memory the replay buffers of all channels and audiences may hold together, in bytes, counted as about twice
-    /// each payload (its two ready-made frames). Default: 64 MiB. The oldest notifications leave first; a client that
-    /// needs one of them is told to resync. 0 keeps none.
+    /// each payload (its two ready-made frames). Default: 64 MiB. Once it is reached, the channel and audience being
+    /// published to gives up its oldest notifications; a client that needs one of them is told to resync. 0 keeps none.
     /// </summary>
     public long ReplayBufferMaxBytes { get; set; } = 64L * 1024 * 1024;
 

@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PgNotifyHub.Internal;
 
@@ -15,9 +17,6 @@ internal sealed class NotificationHistory
     private readonly Lock _lock = new();
     // Sequence counters outlive the buffered notifications: a route's numbers never restart within a stream.
     private readonly Dictionary<Route, RouteHistory> _routes = [];
-    // Every kept notification in publishing order, which is also the order of age: the oldest leave first when the
-    // byte budget or the window is exceeded, from here and from the head of their route's buffer.
-    private readonly Queue<PgNotification> _kept = new();
     private readonly NotificationRouter _router;
     private readonly PgNotifyHubMetrics _metrics;
     private readonly TimeProvider _time;
@@ -27,6 +26,7 @@ internal sealed class NotificationHistory
     private string _stream = NewStream();
     private long _published;
     private long _keptBytes;
+    private long _lastSweep;
 
     public NotificationHistory(NotificationRouter router, PgNotifyHubMetrics metrics, TimeProvider time, IOptions<PgNotifyHubOptions> options)
     {
@@ -36,6 +36,7 @@ internal sealed class NotificationHistory
         _capacity = options.Value.ReplayBufferSize;
         _maxBytes = options.Value.ReplayBufferMaxBytes;
         _windowTicks = (long)(options.Value.ReplayWindow.TotalSeconds * time.TimestampFrequency);
+        _lastSweep = time.GetTimestamp();
     }
 
     public string Stream
@@ -57,22 +58,27 @@ internal sealed class NotificationHistory
             var route = new Route(notification.Channel, notification.Audience);
             if (!_routes.TryGetValue(route, out var history))
             {
-                _routes[route] = history = new RouteHistory();
+                _routes[route] = history = new RouteHistory(notification.Audience);
             }
 
-            notification.Sequenced(_stream, ++history.LastSequence, ++_published, now);
+            notification.Sequenced(_stream, ++history.LastSequence, ++_published, now, history.EncodedAudience);
             if (_capacity > 0 && _maxBytes > 0)
             {
                 history.Buffer ??= new Queue<PgNotification>();
                 if (history.Buffer.Count == _capacity)
                 {
-                    history.Buffer.Dequeue();
+                    _keptBytes -= KeptSize(history.Buffer.Dequeue());
                 }
 
                 history.Buffer.Enqueue(notification);
-                _kept.Enqueue(notification);
                 _keptBytes += KeptSize(notification);
-                ForgetOldest(now);
+                // Over the budget, this route gives up its oldest: the budget holds without a global order to keep.
+                while (_keptBytes > _maxBytes && history.Buffer.TryDequeue(out var oldest))
+                {
+                    _keptBytes -= KeptSize(oldest);
+                }
+
+                SweepExpired(now);
             }
 
             _router.Post(notification);
@@ -115,7 +121,6 @@ internal sealed class NotificationHistory
         {
             _stream = NewStream();
             _routes.Clear();
-            _kept.Clear();
             _keptBytes = 0;
             foreach (var sink in _router.Sinks())
             {
@@ -186,19 +191,25 @@ internal sealed class NotificationHistory
         _metrics.Replayed(missed.Count);
     }
 
-    // Costs a peek per message: what leaves is what the byte budget or the window no longer allows, oldest first.
-    private void ForgetOldest(long now)
+    // Four times per window, so it costs nothing per message: frees what only age still held, in routes that went quiet.
+    private void SweepExpired(long now)
     {
-        while (_kept.TryPeek(out var oldest) && (_keptBytes > _maxBytes || oldest.PublishedAt < now - _windowTicks))
+        if (now - _lastSweep < _windowTicks / 4)
         {
-            _kept.Dequeue();
-            _keptBytes -= KeptSize(oldest);
-            // Unless the route's own count bound already let it go, it is the oldest of its route too.
-            if (_routes.TryGetValue(new Route(oldest.Channel, oldest.Audience), out var history)
-                && history.Buffer is { Count: > 0 } buffer
-                && ReferenceEquals(buffer.Peek(), oldest))
+            return;
+        }
+
+        _lastSweep = now;
+        foreach (var history in _routes.Values)
+        {
+            while (history.Buffer is { Count: > 0 } buffer && buffer.Peek().PublishedAt < now - _windowTicks)
             {
-                buffer.Dequeue();
+                _keptBytes -= KeptSize(buffer.Dequeue());
+            }
+
+            if (history.Buffer is { Count: 0 })
+            {
+                history.Buffer = null;
             }
         }
     }
@@ -209,10 +220,13 @@ internal sealed class NotificationHistory
     // Random, so a client can never resume a stream of an earlier process or of another node by accident.
     private static string NewStream() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
-    private sealed class RouteHistory
+    private sealed class RouteHistory(string audience)
     {
         public long LastSequence;
 
         public Queue<PgNotification>? Buffer;
+
+        // Relaxed escaping: an audience is data for the client, not HTML.
+        public ReadOnlyMemory<byte> EncodedAudience { get; } = JsonEncodedText.Encode(audience, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
     }
 }
