@@ -29,6 +29,8 @@ public sealed class PostgresRestartTests(PostgresFixture postgres)
         // A NOTIFY that fails at the sender is the sender's to retry; the test counts only what PostgreSQL accepted.
         var sent = await SendDuringRestartAsync(cluster, i => NotifyAsync(sender, host.Channel, audience + ",{\"i\":" + i + "}", cancellationToken), cancellationToken);
         await host.ReconnectedBackendAsync(backend, TimeSpan.FromSeconds(30));
+        // Idle connections of the sender's pool were terminated by the restart; the marker must not meet one.
+        sender.Clear();
         var marker = Markers.NewId();
         await NotifyAsync(sender, host.Channel, Markers.Payload(audience, marker), cancellationToken);
         var received = await client.ReceiveUntilMarkerAsync(marker);
