@@ -21,6 +21,7 @@ public sealed class DurableOutboxTests(PostgresFixture postgres)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var host = await StartDurableHostAsync(postgres);
+        using var meter = new MeterTotals(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var (mine, other) = (Names.Audience(), Names.Audience());
         var client = await host.ConnectSequencedAsync(transport, mine);
 
@@ -42,6 +43,7 @@ public sealed class DurableOutboxTests(PostgresFixture postgres)
 
         var received = await client.ReceiveAsync(3);
         Assert.Equal([1L, 3, 4], received.Select(e => e.PayloadNumber("i")));
+        Assert.Equal(4, meter["pgnotifyhub.notifications.received"]);
         Assert.All(received, e => Assert.Equal((host.Channel, mine), (e.Channel, e.Audience)));
         Assert.Equal([1L, 2, 3], received.Select(e => e.Seq));
     }

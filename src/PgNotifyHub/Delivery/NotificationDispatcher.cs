@@ -35,12 +35,14 @@ internal sealed class NotificationDispatcher(
                     continue;
                 }
 
-                metrics.NotificationReceived();
                 if (consumers.TryGet(received.Channel, out var channelConsumer))
                 {
                     channelConsumer.OnNotification(received.Payload);
                     continue;
                 }
+
+                // Outbox messages count here too; doorbells and backplane frames, which are not notifications, do not.
+                metrics.NotificationReceived();
                 if (NotificationParser.TryParse(received.Channel, received.Payload, timestampProperty, out var notification, out var error))
                 {
                     history.Publish(notification);
