@@ -188,6 +188,36 @@ public sealed class DurableOutboxTests(PostgresFixture postgres)
         Assert.Contains("where it stopped", second.Logs.Entries.Single(e => e.EventId.Name == "OutboxReading").Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Messages_older_than_the_retention_are_deleted_from_the_outbox_by_the_nodes()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await StartDurableHostAsync(postgres, options => (options.Outbox.Retention, options.Outbox.PollInterval) = (TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100)));
+        var audience = Names.Audience();
+        var client = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
+        await using (var connection = await postgres.DataSource.OpenConnectionAsync(cancellationToken))
+        {
+            await SendAsync(connection, host.Channel, audience, "{\"i\":1}", cancellationToken);
+        }
+
+        await client.ReceiveAsync();
+        await using var count = postgres.DataSource.CreateCommand("SELECT count(*) FROM pgnotifyhub.outbox WHERE channel = $1");
+        count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = host.Channel });
+        Assert.Equal(1L, await count.ExecuteScalarAsync(cancellationToken));
+
+        // Sweeps run a tenth of the retention apart and delete by age: the row goes once it is a second old.
+        await Task.Run(
+            async () =>
+            {
+                while ((long)(await count.ExecuteScalarAsync(cancellationToken))! != 0)
+                {
+                    await Task.Delay(100, cancellationToken);
+                }
+            },
+            cancellationToken).OrTimeout();
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Name == "OutboxCleanedUp" && (int)e["Deleted"]! > 0);
+    }
+
     // Returns once the reader knows where it starts, so nothing the test sends afterwards is before its start.
     private static async Task<NotifyTestHost> StartDurableHostAsync(PostgresFixture postgres, Action<PgNotifyHubOptions>? configure = null)
     {
