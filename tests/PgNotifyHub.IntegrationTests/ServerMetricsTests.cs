@@ -1,13 +1,6 @@
 using System.Globalization;
 using System.Net;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using PgNotifyHub.Delivery;
 using PgNotifyHub.IntegrationTests.Infrastructure;
-using PgNotifyHub.Listening;
 
 namespace PgNotifyHub.IntegrationTests;
 
@@ -24,15 +17,14 @@ public sealed class ServerMetricsTests(PostgresFixture postgres)
     public async Task Metrics_endpoint_exports_the_library_meter_by_transport()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var channel = Names.Channel();
-        await using var server = StartServer(channel, out var baseUri);
-        await server.Services.GetRequiredService<NotificationListener>().WaitUntilListeningAsync(cancellationToken).OrTimeout();
-        using var http = new HttpClient { BaseAddress = baseUri };
+        await using var server = await StartServerAsync();
+        var channel = server.Channel;
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
 
         var audience = Names.Audience();
-        await using var webSocket = await WebSocketTestClient.ConnectAsync(baseUri, audience, cancellationToken: cancellationToken).OrTimeout();
-        await using var signalR = await SignalRTestClient.ConnectAsync(baseUri, audience, cancellationToken).OrTimeout();
-        await server.Services.GetRequiredService<NotificationRouter>().WaitForSubscribersAsync(new Route(channel, audience), 2, cancellationToken).OrTimeout();
+        await using var webSocket = await WebSocketTestClient.ConnectAsync(server.BaseUri, audience, cancellationToken: cancellationToken).OrTimeout();
+        await using var signalR = await SignalRTestClient.ConnectAsync(server.BaseUri, audience, cancellationToken).OrTimeout();
+        await server.WaitUntilRegisteredAsync(audience, connections: 2);
         var marker = Markers.NewId();
         await postgres.NotifyManyAsync(channel, [Markers.Message(audience, "one"), "not a payload", Markers.Message(audience, "two"), Markers.Payload(audience, marker)], cancellationToken);
         await webSocket.ReceiveUntilMarkerAsync(marker);
@@ -58,35 +50,20 @@ public sealed class ServerMetricsTests(PostgresFixture postgres)
     public async Task Metrics_endpoint_is_not_mapped_when_metrics_are_disabled()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        await using var server = StartServer(Names.Channel(), out var baseUri, ("Metrics:Enabled", "false"));
-        using var http = new HttpClient { BaseAddress = baseUri };
+        await using var server = await StartServerAsync(("Metrics:Enabled", "false"));
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
 
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/metrics", cancellationToken).OrTimeout()).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz", cancellationToken).OrTimeout()).StatusCode);
     }
 
-    private WebApplicationFactory<Program> StartServer(string channel, out Uri baseUri, params (string Key, string Value)[] settings)
-    {
-        var server = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+    private Task<StandaloneServer> StartServerAsync(params (string Key, string Value)[] settings) =>
+        StandaloneServer.StartAsync(postgres, new Dictionary<string, string>(settings.Select(setting => KeyValuePair.Create(setting.Key, setting.Value)))
         {
-            web.UseSetting("ConnectionStrings:Postgres", postgres.ConnectionString)
-                .UseSetting("PgNotifyHub:Channels:0", channel)
-                .UseSetting("Audiences:Source", "Header")
-                .UseSetting("Audiences:Header", NotifyTestHost.AudienceHeader)
-                .UseSetting("Authentication:AllowAnonymous", "true")
-                // Without it the server also binds its default http://localhost:8080, which another server on this
-                // machine (a developer's, a parallel run) may already hold.
-                .UseSetting("urls", "http://127.0.0.1:0");
-            foreach (var (key, value) in settings)
-            {
-                web.UseSetting(key, value);
-            }
+            ["Audiences:Source"] = "Header",
+            ["Audiences:Header"] = NotifyTestHost.AudienceHeader,
+            ["Authentication:AllowAnonymous"] = "true",
         });
-        server.UseKestrel(0);
-        server.StartServer();
-        baseUri = new Uri(server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return server;
-    }
 
     /// <summary>Scrapes until every expected sample has its value; returns that scrape, or fails showing the last one.</summary>
     private static async Task<string> ScrapeUntilAsync(HttpClient http, string path, IReadOnlyList<(string Name, string? Transport, double Value)> expected)

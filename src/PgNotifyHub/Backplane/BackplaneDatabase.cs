@@ -28,36 +28,22 @@ internal sealed class BackplaneDatabase : IAsyncDisposable
     {
         _options = options.Value;
         _logger = logger;
-        if (string.IsNullOrWhiteSpace(hubOptions.Value.ConnectionString))
+        DataSource = DataSources.Get(hubOptions.Value, services, "PgNotifyHub backplane", static connection =>
         {
-            DataSource = (NpgsqlDataSource)services.GetService(typeof(NpgsqlDataSource))!;
-        }
-        else
-        {
-            var builder = new NpgsqlDataSourceBuilder(hubOptions.Value.ConnectionString);
-            builder.ConnectionStringBuilder.ApplicationName ??= "PgNotifyHub backplane";
-            builder.ConnectionStringBuilder.MaxPoolSize = MaxPoolSize;
-            builder.ConnectionStringBuilder.Enlist = false;
+            connection.MaxPoolSize = MaxPoolSize;
+            connection.Enlist = false;
             // The publisher runs the same few statements all day: prepared, they skip parsing and planning.
-            builder.ConnectionStringBuilder.MaxAutoPrepare = 8;
+            connection.MaxAutoPrepare = 8;
             // NOTIFY is not durable (a crash empties PostgreSQL's queue) and spilled rows are unlogged, so waiting for
             // the commit's WAL flush would only slow every publish down.
-            builder.ConnectionStringBuilder.Options = (builder.ConnectionStringBuilder.Options + " -c synchronous_commit=off").Trim();
-            DataSource = builder.Build();
-            _ownsDataSource = true;
-        }
+            connection.Options = (connection.Options + " -c synchronous_commit=off").Trim();
+        }, out _ownsDataSource);
     }
 
     public NpgsqlDataSource DataSource { get; }
 
     /// <summary>The script that creates the spill table, as shipped in <c>sql/pgnotifyhub-backplane.sql</c>.</summary>
-    public static string InstallScript()
-    {
-        using var stream = typeof(BackplaneDatabase).Assembly.GetManifestResourceStream("PgNotifyHub.Backplane.sql")
-            ?? throw new InvalidOperationException("The backplane install script is missing from the assembly.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    public static string InstallScript() => EmbeddedSql.Read("PgNotifyHub.Backplane.sql");
 
     /// <summary>Applies the install script once per process, if <see cref="PgNotifyHubBackplaneOptions.InstallSchema"/>.</summary>
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken)

@@ -65,13 +65,7 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
     }
 
     /// <summary>The script that creates and upgrades the schema, as shipped in <c>sql/pgnotifyhub.sql</c>.</summary>
-    public static string InstallScript()
-    {
-        using var stream = typeof(OutboxReader).Assembly.GetManifestResourceStream("PgNotifyHub.sql")
-            ?? throw new InvalidOperationException("The install script is missing from the assembly.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    public static string InstallScript() => EmbeddedSql.Read("PgNotifyHub.sql");
 
     public void OnNotification(string payload) => _doorbell.Writer.TryWrite(true);
 
@@ -95,18 +89,7 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
         }
 
         // Its own small pool: the listener's connection is a single session that only LISTENs.
-        if (string.IsNullOrWhiteSpace(_options.ConnectionString))
-        {
-            _dataSource = (NpgsqlDataSource)_services.GetService(typeof(NpgsqlDataSource))!;
-        }
-        else
-        {
-            var builder = new NpgsqlDataSourceBuilder(_options.ConnectionString);
-            builder.ConnectionStringBuilder.ApplicationName ??= "PgNotifyHub outbox";
-            builder.ConnectionStringBuilder.MaxPoolSize = 2;
-            _dataSource = builder.Build();
-            _ownsDataSource = true;
-        }
+        _dataSource = DataSources.Get(_options, _services, "PgNotifyHub outbox", static connection => connection.MaxPoolSize = 2, out _ownsDataSource);
 
         using var doorbell = _consumers.Register(DoorbellChannel, this);
         var failures = 0;

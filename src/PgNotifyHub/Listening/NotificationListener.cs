@@ -51,22 +51,14 @@ internal sealed class NotificationListener : BackgroundService
         metrics.ObserveNotifyQueueUsage(() => NotifyQueueUsage);
         _logger = loggerFactory.CreateLogger<NotificationListener>();
 
-        if (string.IsNullOrWhiteSpace(_options.ConnectionString))
+        // One long-lived session connection: a pool would only keep a second idle one, and LISTEN cannot work over
+        // multiplexing.
+        _dataSource = DataSources.Get(_options, services, "PgNotifyHub", static connection =>
         {
-            _dataSource = (NpgsqlDataSource)services.GetService(typeof(NpgsqlDataSource))!;
-        }
-        else
-        {
-            var builder = new NpgsqlDataSourceBuilder(_options.ConnectionString);
-            // One long-lived session connection: a pool would only keep a second idle one, and LISTEN
-            // cannot work over multiplexing.
-            builder.ConnectionStringBuilder.Pooling = false;
-            builder.ConnectionStringBuilder.Multiplexing = false;
-            builder.ConnectionStringBuilder.Enlist = false;
-            builder.ConnectionStringBuilder.ApplicationName ??= "PgNotifyHub";
-            _dataSource = builder.Build();
-            _ownsDataSource = true;
-        }
+            connection.Pooling = false;
+            connection.Multiplexing = false;
+            connection.Enlist = false;
+        }, out _ownsDataSource);
     }
 
     public ListenerState State => Volatile.Read(ref _session).BackendProcessId.Task.IsCompleted

@@ -91,6 +91,30 @@ public abstract class NotifyTestClient : IAsyncDisposable
     public Task<string> ReceivePositionAsync([CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
         _positions.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().OrTimeout(filePath: filePath, lineNumber: lineNumber);
 
+    /// <summary>
+    /// Proves that nothing in <paramref name="received"/> was lost silently: within each stream the numbers run 1, 2,
+    /// 3… with no hole, and every stream after the first was announced by a resync. Takes the pending resync notices.
+    /// </summary>
+    /// <returns>How many resync notices there were.</returns>
+    public async Task<int> AssertNoSilentGapAsync(IReadOnlyList<Envelope> received)
+    {
+        var streams = received.Select(e => e.Stream!).Distinct().ToList();
+        foreach (var stream in streams)
+        {
+            var numbers = received.Where(e => e.Stream == stream).Select(e => e.Seq!.Value).ToList();
+            Assert.Equal(Enumerable.Range(1, numbers.Count).Select(n => (long)n), numbers);
+        }
+
+        var resyncs = new List<string>();
+        while (PendingResyncs > 0)
+        {
+            resyncs.Add((await ReceiveResyncAsync()).Stream);
+        }
+
+        Assert.Subset(resyncs.ToHashSet(), streams.Skip(1).ToHashSet());
+        return resyncs.Count;
+    }
+
     /// <summary>Resync notices received and not yet taken.</summary>
     public int PendingResyncs => _resyncs.Reader.Count;
 
