@@ -51,10 +51,15 @@ try
         + $"throughput phase {options.Messages} sends per sender back to back; latency phase {options.Rate} sends/s for {options.LatencyDuration.TotalSeconds:0} s; "
         + $"payload {options.PayloadBytes} bytes; {Environment.ProcessorCount} cores.");
     var workload = new Workload(options);
+    var cpu = new Dictionary<Backplane, CpuMeter>
+    {
+        [Backplane.Postgres] = new(postgres.PostmasterPid),
+        [Backplane.Redis] = new(redis?.Pid),
+    };
     // The first run in a process pays for compiling its code paths, and its tiered recompilation: not counted.
     foreach (var backplane in options.Backplanes)
     {
-        var warmUp = await workload.RunAsync(backplane, postgres.ConnectionString, redis?.Configuration, 0, stop.Token);
+        var warmUp = await workload.RunAsync(backplane, postgres.ConnectionString, redis?.Configuration, cpu[backplane], 0, stop.Token);
         Console.WriteLine("warm-up (not counted) " + Row(warmUp));
     }
 
@@ -64,7 +69,7 @@ try
         var order = run % 2 == 1 ? options.Backplanes : options.Backplanes.Reverse().ToArray();
         foreach (var backplane in order)
         {
-            var result = await workload.RunAsync(backplane, postgres.ConnectionString, redis?.Configuration, run, stop.Token);
+            var result = await workload.RunAsync(backplane, postgres.ConnectionString, redis?.Configuration, cpu[backplane], run, stop.Token);
             results.Add(result);
             Console.WriteLine(Row(result));
         }
@@ -89,8 +94,8 @@ finally
 
 Console.WriteLine();
 Console.WriteLine("Medians over the runs:");
-Console.WriteLine("| backplane | sends/s | deliveries/s | p50 | p99 | paced p50 | paced p99 | lost |");
-Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+Console.WriteLine("| backplane | sends/s | deliveries/s | p50 | p99 | paced p50 | paced p99 | CPU µs/send: nodes+clients | server | lost |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var group in results.GroupBy(result => result.Backplane))
 {
     var runs = group.ToList();
@@ -99,6 +104,7 @@ foreach (var group in results.GroupBy(result => result.Backplane))
         $"| {group.Key} | {Median(runs, r => r.Throughput.SendsPerSecond):N0} | {Median(runs, r => r.Throughput.DeliveriesPerSecond):N0} | "
         + $"{Median(runs, r => r.Throughput.P50.TotalMilliseconds):0.0} ms | {Median(runs, r => r.Throughput.P99.TotalMilliseconds):0.0} ms | "
         + $"{Median(runs, r => r.Latency.P50.TotalMilliseconds):0.0} ms | {Median(runs, r => r.Latency.P99.TotalMilliseconds):0.0} ms | "
+        + $"{Median(runs, r => r.Throughput.ProcessCpuPerSend):0} | {Median(runs, r => r.Throughput.ServerCpuPerSend):0} | "
         + $"{runs.Sum(r => r.Throughput.Lost + r.Latency.Lost)} |"));
 }
 
@@ -107,7 +113,8 @@ return results.Any(result => result.Throughput.Lost + result.Latency.Lost > 0) ?
 static string Row(RunResult result) => string.Create(
     CultureInfo.InvariantCulture,
     $"run {result.Run} {result.Backplane,-8}: throughput {result.Throughput.SendsPerSecond:N0} sends/s, {result.Throughput.DeliveriesPerSecond:N0} deliveries/s, "
-    + $"p50 {result.Throughput.P50.TotalMilliseconds:0.0} ms, p99 {result.Throughput.P99.TotalMilliseconds:0.0} ms, max {result.Throughput.Max.TotalMilliseconds:0.0} ms; "
+    + $"p50 {result.Throughput.P50.TotalMilliseconds:0.0} ms, p99 {result.Throughput.P99.TotalMilliseconds:0.0} ms, max {result.Throughput.Max.TotalMilliseconds:0.0} ms, "
+    + $"CPU per send {result.Throughput.ProcessCpuPerSend:0} µs + server {result.Throughput.ServerCpuPerSend:0} µs; "
     + $"paced {result.Latency.SendsPerSecond:N0} sends/s: p50 {result.Latency.P50.TotalMilliseconds:0.0} ms, p99 {result.Latency.P99.TotalMilliseconds:0.0} ms; "
     + $"lost {result.Throughput.Lost + result.Latency.Lost}");
 

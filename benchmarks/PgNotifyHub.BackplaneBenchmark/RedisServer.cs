@@ -23,6 +23,8 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public int Port { get; }
 
+    public int Pid => _process.Id;
+
     public string Configuration => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
 
     public static async Task<RedisServer> StartAsync(CancellationToken cancellationToken)

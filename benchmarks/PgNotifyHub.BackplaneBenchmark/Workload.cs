@@ -12,7 +12,7 @@ internal sealed class Workload(BenchOptions options)
 {
     private const int WarmUpSendsPerSender = 50;
 
-    public async Task<RunResult> RunAsync(Backplane backplane, string postgres, string? redis, int run, CancellationToken cancellationToken)
+    public async Task<RunResult> RunAsync(Backplane backplane, string postgres, string? redis, CpuMeter cpu, int run, CancellationToken cancellationToken)
     {
         var prefix = $"bench{run}_{Guid.NewGuid().ToString("N")[..8]}_";
         await using var nodes = await BenchNodes.StartAsync(backplane, options.Nodes, postgres, redis, prefix, cancellationToken);
@@ -26,10 +26,10 @@ internal sealed class Workload(BenchOptions options)
             }
 
             var payload = new string('x', options.PayloadBytes);
-            await RunPhaseAsync(clients, WarmUpSendsPerSender, interval: null, payload, cancellationToken);
-            var throughput = await RunPhaseAsync(clients, options.Messages, interval: null, payload, cancellationToken);
+            await RunPhaseAsync(clients, WarmUpSendsPerSender, interval: null, payload, cpu, cancellationToken);
+            var throughput = await RunPhaseAsync(clients, options.Messages, interval: null, payload, cpu, cancellationToken);
             var latencySends = (int)Math.Max(1, options.Rate * options.LatencyDuration.TotalSeconds / options.Senders);
-            var latency = await RunPhaseAsync(clients, latencySends, TimeSpan.FromSeconds((double)options.Senders / options.Rate), payload, cancellationToken);
+            var latency = await RunPhaseAsync(clients, latencySends, TimeSpan.FromSeconds((double)options.Senders / options.Rate), payload, cpu, cancellationToken);
             return new RunResult(backplane, run, throughput, latency);
         }
         finally
@@ -51,8 +51,9 @@ internal sealed class Workload(BenchOptions options)
     /// <param name="sendsPerSender">Sends of each sender; sender j's k-th goes to group (j + k) mod groups.</param>
     /// <param name="interval">Null: send back to back. Else each sender's period, the senders evenly staggered.</param>
     /// <param name="payload">The filler.</param>
+    /// <param name="cpu">Measures what the phase cost the machine.</param>
     /// <param name="cancellationToken">Stops the phase.</param>
-    private async Task<PhaseResult> RunPhaseAsync(List<BenchClient> clients, int sendsPerSender, TimeSpan? interval, string payload, CancellationToken cancellationToken)
+    private async Task<PhaseResult> RunPhaseAsync(List<BenchClient> clients, int sendsPerSender, TimeSpan? interval, string payload, CpuMeter cpu, CancellationToken cancellationToken)
     {
         long expected = 0;
         for (var sender = 0; sender < options.Senders; sender++)
@@ -69,6 +70,7 @@ internal sealed class Workload(BenchOptions options)
             client.Attach(phase);
         }
 
+        var cpuAtStart = cpu.Read();
         var start = Stopwatch.GetTimestamp();
         var senders = Enumerable.Range(0, options.Senders).Select(sender => Task.Run(
             async () =>
@@ -100,11 +102,12 @@ internal sealed class Workload(BenchOptions options)
         }
 
         var elapsed = Stopwatch.GetElapsedTime(start);
+        var cpuUsed = cpu.Read() - cpuAtStart;
         foreach (var client in clients)
         {
             client.Attach(null);
         }
 
-        return new PhaseResult((long)options.Senders * sendsPerSender, phase.Expected, phase.Received, elapsed, phase.Percentile(50), phase.Percentile(99), phase.Percentile(100));
+        return new PhaseResult((long)options.Senders * sendsPerSender, phase.Expected, phase.Received, elapsed, phase.Percentile(50), phase.Percentile(99), phase.Percentile(100), cpuUsed);
     }
 }

@@ -55,6 +55,27 @@ public sealed class MetricsTests(PostgresFixture postgres)
         Assert.InRange(meter.Observe("pgnotifyhub.notifications.last_received_age")!.Value, 0, TimeoutExtensions.DefaultTimeout.TotalSeconds);
     }
 
+    [Theory]
+    [InlineData(Transport.SignalR, "signalr")]
+    [InlineData(Transport.WebSocket, "websocket")]
+    public async Task Meter_counts_delivered_notifications_but_not_the_position_and_resync_notices(Transport transport, string transportTag)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        var audience = Names.Audience();
+        var client = await host.ConnectSequencedAsync(transport, audience);
+        await client.ReceivePositionAsync();
+
+        await postgres.NotifySeriesAsync(host.Channel, audience, 3, cancellationToken);
+        await client.ReceiveAsync(3);
+        var backend = await host.ListeningBackendAsync();
+        await postgres.TerminateBackendAsync(backend, cancellationToken);
+        await client.ReceiveResyncAsync();
+
+        Assert.Equal(3, meter["pgnotifyhub.notifications.delivered", transportTag]);
+    }
+
     [Fact]
     public async Task Meter_counts_the_notification_dropped_when_a_slow_subscription_is_closed()
     {

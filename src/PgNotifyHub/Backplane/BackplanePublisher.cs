@@ -14,15 +14,6 @@ namespace PgNotifyHub.Backplane;
 /// </summary>
 internal sealed class BackplanePublisher : IAsyncDisposable
 {
-    /// <summary>PostgreSQL refuses payloads of 8,000 bytes or more.</summary>
-    public const int MaxNotifyPayloadBytes = 7999;
-
-    /// <summary>The largest frame whose Base64 text, 4 ASCII characters per 3 bytes, fits a NOTIFY payload.</summary>
-    public const int MaxInlineFrameBytes = MaxNotifyPayloadBytes / 4 * 3;
-
-    /// <summary>Starts a payload that carries the id of a spilled frame instead of the frame; never a Base64 character.</summary>
-    public const char SpilledMarker = '#';
-
     private const int QueueCapacity = 10_000;
     private const int MaxBatchMessages = 500;
     private const int MaxBatchPayloadChars = 1 << 20;
@@ -30,17 +21,21 @@ internal sealed class BackplanePublisher : IAsyncDisposable
     private const string NotifySql =
         "SELECT pg_notify(channel, payload) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(channel, payload, n) ORDER BY n";
 
+    // Packed, most batches are one payload: this one skips binding arrays and unnesting them.
+    private const string NotifyOneSql = "SELECT pg_notify($1, $2)";
+
     private const string SpillSql = "INSERT INTO pgnotifyhub.backplane_messages (payload) VALUES ($1) RETURNING id";
 
-    // Full: senders wait for room, as they would for a slow Redis connection; nothing is dropped.
+    // Full: senders wait for room, as they would for a slow Redis connection; nothing is dropped. Synchronous
+    // continuations let a send wake the idle publisher thread directly rather than through the thread pool.
     private readonly Channel<Publication> _queue = Channel.CreateBounded<Publication>(
-        new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private readonly BackplaneDatabase _database;
     private readonly PgNotifyHubBackplaneOptions _options;
     private readonly ILogger<BackplanePublisher> _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _cleanup;
     private NpgsqlConnection? _connection;
     private int _failures;
@@ -50,7 +45,10 @@ internal sealed class BackplanePublisher : IAsyncDisposable
         _database = database;
         _options = options.Value;
         _logger = logger;
-        _loop = Task.Run(() => RunAsync(_stopping.Token));
+        // A thread of its own, blocking on PostgreSQL's socket: the answer wakes it at once, where an asynchronous
+        // read would wait in the thread pool's queue behind the deliveries and hub calls that keep a busy node busy,
+        // and every send waits for that answer.
+        new Thread(Run) { IsBackground = true, Name = "PgNotifyHub backplane publisher" }.Start();
     }
 
     /// <summary>Completes once the frame's NOTIFY is committed; throws what PostgreSQL threw.</summary>
@@ -69,7 +67,9 @@ internal sealed class BackplanePublisher : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _stopping.CancelAsync();
-        await Task.WhenAll(_loop, _cleanup ?? Task.CompletedTask);
+        // The publisher thread starts the cleanup: once it has stopped, the cleanup can no longer start.
+        await _stopped.Task;
+        await (_cleanup ?? Task.CompletedTask);
         if (_connection is not null)
         {
             await _connection.DisposeAsync();
@@ -78,12 +78,13 @@ internal sealed class BackplanePublisher : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private async Task RunAsync(CancellationToken stoppingToken)
+    private void Run()
     {
+        var stoppingToken = _stopping.Token;
         var batch = new List<Publication>(MaxBatchMessages);
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            while (WaitToRead(stoppingToken))
             {
                 var chars = 0;
                 while (batch.Count < MaxBatchMessages && chars < MaxBatchPayloadChars && _queue.Reader.TryRead(out var publication))
@@ -94,7 +95,7 @@ internal sealed class BackplanePublisher : IAsyncDisposable
 
                 try
                 {
-                    await SendAsync(batch, stoppingToken);
+                    Send(batch, stoppingToken);
                     foreach (var sent in batch)
                     {
                         sent.Done.TrySetResult();
@@ -126,7 +127,7 @@ internal sealed class BackplanePublisher : IAsyncDisposable
                 batch.Clear();
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
         {
         }
         finally
@@ -141,69 +142,93 @@ internal sealed class BackplanePublisher : IAsyncDisposable
             {
                 unsent.Done.TrySetException(stopped);
             }
+
+            _stopped.TrySetResult();
         }
     }
 
-    private async Task SendAsync(List<Publication> batch, CancellationToken cancellationToken)
+    private bool WaitToRead(CancellationToken stoppingToken)
+    {
+        var wait = _queue.Reader.WaitToReadAsync(stoppingToken);
+        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+    }
+
+    private void Send(List<Publication> batch, CancellationToken stoppingToken)
     {
         var spills = batch.Count(publication => publication.Payload is null);
         if (spills > 0)
         {
-            await _database.EnsureSchemaAsync(cancellationToken);
+            _database.EnsureSchemaAsync(stoppingToken).GetAwaiter().GetResult();
         }
 
         // Kept open between batches: returning it to the pool would make Npgsql reset the session before each batch.
-        var connection = _connection ??= await _database.DataSource.OpenConnectionAsync(cancellationToken);
+        var connection = _connection ??= _database.DataSource.OpenConnectionAsync(stoppingToken).AsTask().GetAwaiter().GetResult();
         try
         {
-            await SendOnAsync(connection, batch, spills, cancellationToken);
+            SendOn(connection, batch, spills, stoppingToken);
+            if (spills > 0)
+            {
+                _cleanup ??= Task.Run(() => CleanUpAsync(_stopping.Token), CancellationToken.None);
+            }
         }
         catch
         {
             // Whatever failed may have left the connection broken or inside the transaction: start afresh.
             _connection = null;
-            await connection.DisposeAsync();
+            connection.Dispose();
             throw;
         }
     }
 
-    private async Task SendOnAsync(NpgsqlConnection connection, List<Publication> batch, int spills, CancellationToken cancellationToken)
+    private static void SendOn(NpgsqlConnection connection, List<Publication> batch, int spills, CancellationToken stoppingToken)
     {
         // The spilled rows and their NOTIFYs commit together, so a row is readable when its NOTIFY arrives.
-        await using var transaction = spills > 0 ? await connection.BeginTransactionAsync(cancellationToken) : null;
+        using var transaction = spills > 0 ? connection.BeginTransaction() : null;
         if (spills > 0)
         {
-            await SpillAsync(connection, transaction!, batch, cancellationToken);
+            Spill(connection, transaction!, batch, stoppingToken);
         }
 
-        await using var notify = new NpgsqlCommand(NotifySql, connection, transaction);
-        notify.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(publication => publication.Channel)] });
-        notify.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(publication => publication.Payload ?? publication.SpilledPayload!)] });
-        await notify.ExecuteNonQueryAsync(cancellationToken);
-        if (transaction is not null)
+        var (channels, payloads) = BackplanePayload.Pack(batch.Select(publication => (publication.Channel, publication.Payload ?? publication.SpilledPayload!)));
+        using var notify = channels.Length == 1
+            ? new NpgsqlCommand(NotifyOneSql, connection, transaction)
+            {
+                Parameters = { new NpgsqlParameter<string> { TypedValue = channels[0] }, new NpgsqlParameter<string> { TypedValue = payloads[0] } },
+            }
+            : new NpgsqlCommand(NotifySql, connection, transaction)
+            {
+                Parameters = { new NpgsqlParameter<string[]> { TypedValue = channels }, new NpgsqlParameter<string[]> { TypedValue = payloads } },
+            };
+        using (CancelOnStop(notify.Cancel, stoppingToken))
         {
-            await transaction.CommitAsync(cancellationToken);
-            _cleanup ??= Task.Run(() => CleanUpAsync(_stopping.Token), CancellationToken.None);
+            notify.ExecuteNonQuery();
         }
+
+        transaction?.Commit();
     }
 
-    private static async Task SpillAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Publication> batch, CancellationToken cancellationToken)
+    private static void Spill(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Publication> batch, CancellationToken stoppingToken)
     {
         var spilled = batch.Where(publication => publication.Payload is null).ToArray();
-        await using var inserts = new NpgsqlBatch(connection, transaction);
+        using var inserts = new NpgsqlBatch(connection, transaction);
         foreach (var publication in spilled)
         {
             inserts.BatchCommands.Add(new NpgsqlBatchCommand(SpillSql) { Parameters = { new NpgsqlParameter<byte[]> { TypedValue = publication.Frame } } });
         }
 
-        await using var reader = await inserts.ExecuteReaderAsync(cancellationToken);
+        using var cancel = CancelOnStop(inserts.Cancel, stoppingToken);
+        using var reader = inserts.ExecuteReader();
         foreach (var publication in spilled)
         {
-            await reader.ReadAsync(cancellationToken);
-            publication.SpilledPayload = SpilledMarker + reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await reader.NextResultAsync(cancellationToken);
+            reader.Read();
+            publication.SpilledPayload = BackplanePayload.Spilled(reader.GetInt64(0));
+            reader.NextResult();
         }
     }
+
+    // Synchronous I/O takes no token: stopping asks PostgreSQL to cancel the statement instead.
+    private static CancellationTokenRegistration CancelOnStop(Action cancel, CancellationToken stoppingToken) =>
+        stoppingToken.UnsafeRegister(static cancel => ((Action)cancel!)(), cancel);
 
     // Started by the first spill: a node that never spills never touches the table, which may not exist.
     private async Task CleanUpAsync(CancellationToken stoppingToken)
@@ -235,7 +260,7 @@ internal sealed class BackplanePublisher : IAsyncDisposable
         public byte[] Frame { get; } = frame;
 
         /// <summary>The Base64 frame, or null when it is too large and must spill.</summary>
-        public string? Payload { get; } = frame.Length <= MaxInlineFrameBytes ? Convert.ToBase64String(frame) : null;
+        public string? Payload { get; } = BackplanePayload.Inline(frame);
 
         public string? SpilledPayload { get; set; }
 

@@ -39,8 +39,10 @@ internal sealed class PgNotifyHubLifetimeManager<THub> : HubLifetimeManager<THub
     private readonly Lock _membership = new();
     private readonly ConcurrentDictionary<int, TaskCompletionSource> _acks = new();
     private readonly ClientResults _results = new();
+    // Synchronous continuations: the dispatcher's write runs the idle receive loop on its own thread, rather than
+    // queueing it behind the thread pool's other work; the loop awaits only the reads of spilled frames.
     private readonly Channel<string> _received = Channel.CreateBounded<string>(
-        new BoundedChannelOptions(ReceiveQueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(ReceiveQueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private readonly Guid _node = Guid.NewGuid();
     private readonly string _hubName = typeof(THub).FullName ?? typeof(THub).Name;
@@ -354,21 +356,24 @@ internal sealed class PgNotifyHubLifetimeManager<THub> : HubLifetimeManager<THub
         {
             await foreach (var payload in _received.Reader.ReadAllAsync(stoppingToken))
             {
-                try
+                foreach (var text in BackplanePayload.Split(payload))
                 {
-                    if (await ReadFrameAsync(payload, stoppingToken) is { } frame)
+                    try
                     {
-                        inFlight.Enqueue(HandleAsync(frame));
+                        if (await ReadFrameAsync(text, stoppingToken) is { } frame)
+                        {
+                            inFlight.Enqueue(HandleAsync(frame));
+                        }
                     }
-                }
-                catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-                {
-                    Log.BackplaneMessageFailed(_logger, exception, _hubName);
-                }
+                    catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        Log.BackplaneMessageFailed(_logger, exception, _hubName);
+                    }
 
-                while (inFlight.TryPeek(out var oldest) && (oldest.IsCompleted || inFlight.Count > MaxHandlingInFlight))
-                {
-                    await ObserveAsync(inFlight.Dequeue());
+                    while (inFlight.TryPeek(out var oldest) && (oldest.IsCompleted || inFlight.Count > MaxHandlingInFlight))
+                    {
+                        await ObserveAsync(inFlight.Dequeue());
+                    }
                 }
 
                 if (_received.Reader.Count == 0)
@@ -394,14 +399,13 @@ internal sealed class PgNotifyHubLifetimeManager<THub> : HubLifetimeManager<THub
         }
     }
 
-    private async Task<BackplaneFrame?> ReadFrameAsync(string payload, CancellationToken cancellationToken)
+    private async Task<BackplaneFrame?> ReadFrameAsync(string text, CancellationToken cancellationToken)
     {
-        if (!payload.StartsWith(BackplanePublisher.SpilledMarker))
+        if (BackplanePayload.SpilledId(text) is not { } id)
         {
-            return BackplaneFrame.Read(Convert.FromBase64String(payload));
+            return BackplaneFrame.Read(Convert.FromBase64String(text));
         }
 
-        var id = long.Parse(payload.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture);
         // Awaited in line: a large message delays the ones behind it, but never overtakes or is overtaken.
         if (await _database.ReadSpilledAsync(id, cancellationToken) is { } bytes)
         {

@@ -11,8 +11,10 @@ internal sealed class NotificationQueue
 {
     private const int Capacity = 4096;
 
+    // Synchronous continuations: a write to the idle dispatcher runs it on the writer's thread, rather than queueing
+    // it behind the thread pool's other work; the dispatcher never blocks, so the writer only waits for the fan-out.
     private readonly Channel<ReceivedNotification> _channel = Channel.CreateBounded<ReceivedNotification>(
-        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     public ChannelWriter<ReceivedNotification> Writer => _channel.Writer;
 

@@ -42,6 +42,66 @@ public sealed class PostgresBackplaneConformanceTests(PostgresFixture postgres) 
     }
 
     [Fact]
+    public async Task Sends_made_together_share_notify_payloads_and_arrive_in_order_with_spilled_ones_among_them()
+    {
+        await using var nodes = await StartAsync();
+        var client = await nodes.ConnectAsync(2, "c");
+        var backplaneChannel = Assert.Single(nodes.Hosts[0].Listener.Listened, channel => channel != nodes.Channel);
+        await using var observer = await Postgres.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        var payloads = new List<string>();
+        observer.Notification += (_, e) => payloads.Add(e.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN \"{backplaneChannel}\"", observer))
+        {
+            await listen.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var messages = Enumerable.Range(0, 300).Select(i => i % 60 == 7 ? new string('x', 9000) + i : "small " + i).ToArray();
+        // Issued in order, none awaited before the next: they queue while a batch commits, and batch together.
+        var hub = nodes.HubContext(0);
+        await Task.WhenAll(messages.Select(message => hub.Clients.All.SendAsync(BackplaneTestHub.MessageMethod, message, TestContext.Current.CancellationToken)));
+
+        foreach (var message in messages)
+        {
+            Assert.Equal(message, await client.ReceiveAsync());
+        }
+
+        while (payloads.Sum(payload => payload.Split(' ').Length) < messages.Length)
+        {
+            await observer.WaitAsync(TestContext.Current.CancellationToken).OrTimeout();
+        }
+
+        Assert.InRange(payloads.Count, 1, messages.Length - 1);
+        Assert.All(payloads, payload => Assert.InRange(payload.Length, 1, 7999));
+        Assert.Equal(messages.Count(message => message.Length > 9000), payloads.Sum(payload => payload.Split(' ').Count(frame => frame.StartsWith('#'))));
+    }
+
+    [Fact]
+    public async Task Send_on_a_killed_publishing_session_fails_and_is_logged_and_the_next_send_reconnects()
+    {
+        await using var nodes = await StartAsync();
+        var client = await nodes.ConnectAsync(1, "c");
+        var hub = nodes.HubContext(0);
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await hub.Clients.All.SendAsync(BackplaneTestHub.MessageMethod, "before", cancellationToken);
+        Assert.Equal("before", await client.ReceiveAsync());
+
+        // Only node 0 has published, so its publishing session is the backplane's only one.
+        await using (var kill = Postgres.DataSource.CreateCommand(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'PgNotifyHub backplane'"))
+        {
+            Assert.Equal(1L, await kill.ExecuteScalarAsync(cancellationToken));
+        }
+
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => hub.Clients.All.SendAsync(BackplaneTestHub.MessageMethod, "on the killed session", cancellationToken)).OrTimeout();
+        await hub.Clients.All.SendAsync(BackplaneTestHub.MessageMethod, "after", cancellationToken);
+
+        Assert.Equal("after", await client.ReceiveAsync());
+        var logs = nodes.Hosts[0].Logs;
+        Assert.Equal(LogLevel.Warning, (await logs.WaitForAsync(entry => entry.EventId.Name == "BackplanePublishFailed").OrTimeout()).Level);
+        Assert.Equal(LogLevel.Information, (await logs.WaitForAsync(entry => entry.EventId.Name == "BackplanePublishRecovered").OrTimeout()).Level);
+    }
+
+    [Fact]
     public async Task After_a_listener_outage_the_loss_is_logged_and_later_messages_arrive()
     {
         await using var nodes = await StartAsync();

@@ -76,14 +76,4 @@ public sealed class BackplaneFrameTests
 
         Assert.Throws<InvalidDataException>(() => BackplaneFrame.Read(bytes[..^3]));
     }
-
-    [Fact]
-    public void Largest_inline_frame_fits_a_notify_payload_and_one_byte_more_would_not()
-    {
-        var largest = Convert.ToBase64String(new byte[BackplanePublisher.MaxInlineFrameBytes]);
-        var larger = Convert.ToBase64String(new byte[BackplanePublisher.MaxInlineFrameBytes + 1]);
-
-        Assert.True(largest.Length <= BackplanePublisher.MaxNotifyPayloadBytes);
-        Assert.True(larger.Length > BackplanePublisher.MaxNotifyPayloadBytes);
-    }
 }

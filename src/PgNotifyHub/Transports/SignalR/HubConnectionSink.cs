@@ -28,26 +28,31 @@ internal sealed class HubConnectionSink(
 
     public int QueueDepth => Volatile.Read(ref _pending);
 
-    public void Post(PgNotification notification) => Write(notification.HubMessage);
+    public void Post(PgNotification notification) => Write(notification.HubMessage, isNotification: true);
 
     public void Resync(string reason, string stream) =>
-        Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.ResyncMethod, [new ResyncNotice(reason, stream)])));
+        Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.ResyncMethod, [new ResyncNotice(reason, stream)])), isNotification: false);
 
     // Only to clients that resume: any other would log that it has no handler for the method.
     public void Position(StreamPosition position)
     {
         if (resumes)
         {
-            Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.PositionMethod, [position])));
+            Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.PositionMethod, [position])), isNotification: false);
         }
     }
 
-    private void Write(SerializedHubMessage message)
+    // Resync and position notices take their place in the queue, but the metrics count notifications only.
+    private void Write(SerializedHubMessage message, bool isNotification)
     {
         if (Interlocked.Increment(ref _pending) > capacity)
         {
             Interlocked.Decrement(ref _pending);
-            metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+            if (isNotification)
+            {
+                metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+            }
+
             if (Interlocked.Exchange(ref _aborted, 1) == 0)
             {
                 Log.SlowConsumer(logger, Transport, connection.ConnectionId, capacity);
@@ -58,21 +63,27 @@ internal sealed class HubConnectionSink(
             return;
         }
 
-        _ = CompleteWriteAsync(connection.WriteAsync(message));
+        _ = CompleteWriteAsync(connection.WriteAsync(message), isNotification);
     }
 
     // Completes synchronously, without allocating, when the write did; either way the ValueTask is consumed once.
-    private async Task CompleteWriteAsync(ValueTask write)
+    private async Task CompleteWriteAsync(ValueTask write, bool isNotification)
     {
         try
         {
             await write;
-            metrics.NotificationsDelivered(Transport, 1);
+            if (isNotification)
+            {
+                metrics.NotificationsDelivered(Transport, 1);
+            }
         }
         catch (Exception)
         {
             // HubConnectionContext logs write failures and aborts the connection itself.
-            metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+            if (isNotification)
+            {
+                metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+            }
         }
         finally
         {

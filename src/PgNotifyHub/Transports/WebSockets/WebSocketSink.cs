@@ -29,7 +29,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     public const string SequencedSubprotocol = "pgnotifyhub.v1";
 
     // Ready-made frames: the notifications' own, shared with every socket, and the odd control frame.
-    private readonly Channel<ReadOnlyMemory<byte>> _queue;
+    private readonly Channel<QueuedFrame> _queue;
     // Aborts the socket once a close must not wait any longer for a client that stopped reading. Sends are not
     // given its token: a cancelable send takes the WebSocket's slow path (a registration and a task per frame).
     private readonly CancellationTokenSource _sendDeadline = new();
@@ -62,7 +62,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         _metrics = metrics;
         _logger = logger;
         _sequenced = sequenced;
-        _queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(
+        _queue = Channel.CreateBounded<QueuedFrame>(
             new BoundedChannelOptions(capacity)
             {
                 SingleReader = true,
@@ -88,7 +88,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
 
     public int QueueDepth => _queue.Reader.Count;
 
-    public void Post(PgNotification notification) => Enqueue(_sequenced ? notification.SequencedFrame : notification.WebSocketFrame);
+    public void Post(PgNotification notification) => Enqueue(new(_sequenced ? notification.SequencedFrame : notification.WebSocketFrame, IsNotification: true));
 
     // A pgws page knows nothing of numbering: closing with 1012 (service restart) makes it reconnect and load afresh.
     public void Resync(string reason, string stream)
@@ -103,25 +103,29 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             return;
         }
 
-        Enqueue(ControlFrame.Resync(reason, stream));
+        Enqueue(new(ControlFrame.Resync(reason, stream), IsNotification: false));
     }
 
     public void Position(StreamPosition position)
     {
         if (_sequenced)
         {
-            Enqueue(ControlFrame.Position(position));
+            Enqueue(new(ControlFrame.Position(position), IsNotification: false));
         }
     }
 
-    private void Enqueue(ReadOnlyMemory<byte> frame)
+    private void Enqueue(QueuedFrame frame)
     {
         if (_queue.Writer.TryWrite(frame))
         {
             return;
         }
 
-        _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+        if (frame.IsNotification)
+        {
+            _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+        }
+
         if (Stop(CloseReason.SlowConsumer))
         {
             Log.SlowConsumer(_logger, Transport, _connectionId, _capacity);
@@ -129,9 +133,13 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         }
     }
 
-    private void OnDroppedOldest(ReadOnlyMemory<byte> dropped)
+    private void OnDroppedOldest(QueuedFrame dropped)
     {
-        _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedQueueFull, 1);
+        if (dropped.IsNotification)
+        {
+            _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedQueueFull, 1);
+        }
+
         if (Interlocked.Exchange(ref _dropping, 1) == 0)
         {
             Log.SlowConsumerDropping(_logger, Transport, _connectionId, _capacity);
@@ -167,7 +175,13 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             await receiving;
             // Whatever ended the socket, what is still queued will never be sent.
             Stop(CloseReason.ConnectionLost);
-            _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, _queue.Reader.Count);
+            var unsent = 0;
+            while (_queue.Reader.TryRead(out var frame))
+            {
+                unsent += frame.IsNotification ? 1 : 0;
+            }
+
+            _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, unsent);
         }
     }
 
@@ -188,8 +202,8 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             var written = 0;
             while (CurrentReason == CloseReason.None && reader.TryRead(out var frame))
             {
-                await frames.WriteAsync(frame);
-                written++;
+                await frames.WriteAsync(frame.Bytes);
+                written += frame.IsNotification ? 1 : 0;
             }
 
             if (batch)
@@ -321,4 +335,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         Stop(CloseReason.ConnectionLost);
         _sendDeadline.Dispose();
     }
+
+    /// <summary>A ready-made text frame, and whether it is a notification rather than a control frame, which the metrics do not count.</summary>
+    private readonly record struct QueuedFrame(ReadOnlyMemory<byte> Bytes, bool IsNotification);
 }
