@@ -17,9 +17,7 @@ public sealed class DemoPageTests(PostgresFixture postgres, BrowserFixture brows
         var channel = Names.Channel();
         await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel));
         await using var context = await browser.NewContextAsync();
-        var page = await DemoPage.OpenAsync(context, server.BaseUri);
-        await page.WaitForStateAsync("connected");
-        await page.SendProbesUntilShownAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
+        var page = await DemoPage.OpenReceivingAsync(context, server.BaseUri, postgres, channel, PgNotifyHubOptions.DefaultAudience);
 
         var id = Markers.NewId();
         var sentAt = DateTimeOffset.UtcNow;
@@ -64,9 +62,7 @@ public sealed class DemoPageTests(PostgresFixture postgres, BrowserFixture brows
         Assert.Contains("It must not be enabled in production", server.Output, StringComparison.Ordinal);
 
         await using var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        var page = await DemoPage.OpenAsync(context, server.BaseUri);
-        await page.WaitForStateAsync("connected");
-        await page.SendProbesUntilShownAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
+        var page = await DemoPage.OpenReceivingAsync(context, server.BaseUri, postgres, channel, PgNotifyHubOptions.DefaultAudience);
         await postgres.NotifyAsync(channel, """default,{"order": 42, "status": "shipped"}""", TestContext.Current.CancellationToken);
 
         var id = Markers.NewId();

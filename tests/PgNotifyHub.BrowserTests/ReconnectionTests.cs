@@ -14,18 +14,14 @@ public sealed class ReconnectionTests(PostgresFixture postgres, BrowserFixture b
         var applicationName = "pgnotifyhub-browser-" + Markers.NewId();
         await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel, applicationName));
         await using var context = await browser.NewContextAsync();
-        var page = await DemoPage.OpenAsync(context, server.BaseUri);
-        await page.WaitForStateAsync("connected");
-        await page.SendProbesUntilShownAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
+        var page = await DemoPage.OpenReceivingAsync(context, server.BaseUri, postgres, channel, PgNotifyHubOptions.DefaultAudience);
 
         var backend = await ListenerBackend.FindAsync(postgres, applicationName);
         await postgres.TerminateBackendAsync(backend, TestContext.Current.CancellationToken);
 
         // Messages sent while the listener has no connection are lost, as with pgws: probe until the new one listens.
         await page.SendProbesUntilShownAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
-        var id = Markers.NewId();
-        await postgres.NotifyAsync(channel, Markers.Message(PgNotifyHubOptions.DefaultAudience, id), TestContext.Current.CancellationToken);
-        await page.WaitForMessageAsync(id);
+        await page.NotifyAndWaitAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
 
         Assert.NotEqual(backend, await ListenerBackend.FindAsync(postgres, applicationName));
         Assert.Equal(["connected", "connected"], await Task.WhenAll(DemoPage.Transports.Select(t => page.Status(t).InnerTextAsync())));
@@ -39,18 +35,14 @@ public sealed class ReconnectionTests(PostgresFixture postgres, BrowserFixture b
         try
         {
             await using var context = await browser.NewContextAsync();
-            var page = await DemoPage.OpenAsync(context, server.BaseUri);
-            await page.WaitForStateAsync("connected");
-            await page.SendProbesUntilShownAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
+            var page = await DemoPage.OpenReceivingAsync(context, server.BaseUri, postgres, channel, PgNotifyHubOptions.DefaultAudience);
 
             // Both transports must notice the loss before the server is back, so the page really reconnects.
             server = await server.KillAndRestartAsync(whileDown: () => page.WaitForStateAsync("reconnecting"));
 
             await page.WaitForStateAsync("connected");
             await page.SendProbesUntilShownAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
-            var id = Markers.NewId();
-            await postgres.NotifyAsync(channel, Markers.Message(PgNotifyHubOptions.DefaultAudience, id), TestContext.Current.CancellationToken);
-            await page.WaitForMessageAsync(id);
+            await page.NotifyAndWaitAsync(postgres, channel, PgNotifyHubOptions.DefaultAudience);
             Assert.Equal(new Uri(server.BaseUri, "/").AbsoluteUri, page.Page.Url); // the same page, never reloaded
             Assert.Empty(page.Errors);
         }

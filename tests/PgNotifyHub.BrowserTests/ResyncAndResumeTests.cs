@@ -19,17 +19,13 @@ public sealed class ResyncAndResumeTests(PostgresFixture postgres, BrowserFixtur
         var applicationName = "pgnotifyhub-browser-" + Markers.NewId();
         await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel, applicationName));
         await using var context = await browser.NewContextAsync();
-        var page = await DemoPage.OpenAsync(context, server.BaseUri);
-        await page.WaitForStateAsync("connected");
-        await page.SendProbesUntilShownAsync(postgres, channel, Audience);
+        var page = await DemoPage.OpenReceivingAsync(context, server.BaseUri, postgres, channel, Audience);
 
         await postgres.TerminateBackendAsync(await ListenerBackend.FindAsync(postgres, applicationName), TestContext.Current.CancellationToken);
 
         // The server tells its clients once it listens again, so a message sent after the resync arrives.
         await page.WaitForResyncAsync("listener_reconnected");
-        var id = Markers.NewId();
-        await postgres.NotifyAsync(channel, Markers.Message(Audience, id), TestContext.Current.CancellationToken);
-        await page.WaitForMessageAsync(id);
+        var id = await page.NotifyAndWaitAsync(postgres, channel, Audience);
 
         foreach (var transport in DemoPage.Transports)
         {
@@ -53,9 +49,7 @@ public sealed class ResyncAndResumeTests(PostgresFixture postgres, BrowserFixtur
         await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel));
         await using var relay = NetworkRelay.Start(server.BaseUri);
         await using var context = await browser.NewContextAsync();
-        var page = await DemoPage.OpenAsync(context, relay.BaseUri);
-        await page.WaitForStateAsync("connected");
-        await page.SendProbesUntilShownAsync(postgres, channel, Audience);
+        var page = await DemoPage.OpenReceivingAsync(context, relay.BaseUri, postgres, channel, Audience);
 
         relay.Cut();
         await page.WaitForStateAsync("reconnecting");
@@ -94,9 +88,7 @@ public sealed class ResyncAndResumeTests(PostgresFixture postgres, BrowserFixtur
         {
             ExtraHTTPHeaders = new Dictionary<string, string> { [Settings.AudienceHeader] = string.Join(',', audiences) },
         });
-        var page = await DemoPage.OpenAsync(context, relay.BaseUri);
-        await page.WaitForStateAsync("connected");
-        await page.SendProbesUntilShownAsync(postgres, channel, audiences[0]);
+        var page = await DemoPage.OpenReceivingAsync(context, relay.BaseUri, postgres, channel, audiences[0]);
 
         relay.Cut();
         await page.WaitForStateAsync("reconnecting");
@@ -132,9 +124,7 @@ public sealed class ResyncAndResumeTests(PostgresFixture postgres, BrowserFixtur
         try
         {
             await using var context = await browser.NewContextAsync();
-            var page = await DemoPage.OpenAsync(context, server.BaseUri);
-            await page.WaitForStateAsync("connected");
-            await page.SendProbesUntilShownAsync(postgres, channel, Audience);
+            var page = await DemoPage.OpenReceivingAsync(context, server.BaseUri, postgres, channel, Audience);
 
             server = await server.KillAndRestartAsync(whileDown: () => page.WaitForStateAsync("reconnecting"));
 

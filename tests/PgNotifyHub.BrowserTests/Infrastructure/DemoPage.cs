@@ -45,6 +45,15 @@ internal sealed class DemoPage
         return page;
     }
 
+    /// <summary>Opens the page and waits until both transports are connected and show a probe sent to <paramref name="audience"/>.</summary>
+    public static async Task<DemoPage> OpenReceivingAsync(IBrowserContext context, Uri server, PostgresFixture postgres, string channel, string audience)
+    {
+        var page = await OpenAsync(context, server);
+        await page.WaitForStateAsync("connected");
+        await page.SendProbesUntilShownAsync(postgres, channel, audience);
+        return page;
+    }
+
     public ILocator Status(string transport) => Page.Locator($"#{transport}-status");
 
     public ILocator Count(string transport) => Page.Locator($"#{transport}-count");
@@ -70,6 +79,15 @@ internal sealed class DemoPage
     /// <summary>Waits until a message containing <paramref name="text"/> is listed on both transports.</summary>
     public Task WaitForMessageAsync(string text) =>
         Task.WhenAll(Transports.Select(transport => MessagesWith(transport, text).First.WaitForAsync()));
+
+    /// <summary>Notifies a new message to <paramref name="audience"/> and waits until both transports list it; returns its id.</summary>
+    public async Task<string> NotifyAndWaitAsync(PostgresFixture postgres, string channel, string audience)
+    {
+        var id = Markers.NewId();
+        await postgres.NotifyAsync(channel, Markers.Message(audience, id), TestContext.Current.CancellationToken);
+        await WaitForMessageAsync(id);
+        return id;
+    }
 
     /// <summary>Sends probes to <paramref name="audience"/> until one is listed on both transports.</summary>
     public async Task SendProbesUntilShownAsync(PostgresFixture postgres, string channel, string audience)
