@@ -121,7 +121,7 @@ public sealed class PgNotificationSubscription : IAsyncEnumerable<PgNotification
     }
 
     // In process, the notifications themselves say it: a new Stream on the next one means some may have been lost.
-    void INotificationSink.Resync(string reason, string stream)
+    void INotificationSink.Resync(ResyncMessage resync)
     {
     }
 

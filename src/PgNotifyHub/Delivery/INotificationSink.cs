@@ -16,10 +16,10 @@ internal interface INotificationSink
     void Post(PgNotification notification);
 
     /// <summary>
-    /// Tells the client that it may have missed notifications (see <see cref="ResyncReason"/>) and that numbering
-    /// goes on in <paramref name="stream"/>. Called in order with <see cref="Post"/>, never concurrently with it.
+    /// Tells the client that it may have missed notifications and in which stream numbering goes on. Called in order
+    /// with <see cref="Post"/>, never concurrently with it.
     /// </summary>
-    void Resync(string reason, string stream);
+    void Resync(ResyncMessage resync);
 
     /// <summary>
     /// Tells a client that asked for it where it stands as it joins: what it was sent so far, replayed or not, is up to

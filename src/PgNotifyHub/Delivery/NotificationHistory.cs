@@ -122,9 +122,10 @@ internal sealed class NotificationHistory
             _stream = NewStream();
             _routes.Clear();
             _keptBytes = 0;
+            var resync = new ResyncMessage(ResyncReason.ListenerReconnected, _stream);
             foreach (var sink in _router.Sinks())
             {
-                Resync(sink, ResyncReason.ListenerReconnected);
+                Resync(sink, resync);
             }
         }
     }
@@ -134,9 +135,14 @@ internal sealed class NotificationHistory
     {
         lock (_lock)
         {
-            sink.Resync(reason, _stream);
-            _metrics.Resynced(reason);
+            Resync(sink, new ResyncMessage(reason, _stream));
         }
+    }
+
+    private void Resync(INotificationSink sink, ResyncMessage resync)
+    {
+        sink.Resync(resync);
+        _metrics.Resynced(resync.Reason);
     }
 
     private void Replay(INotificationSink sink, ResumePosition resume)

@@ -30,8 +30,7 @@ internal sealed class HubConnectionSink(
 
     public void Post(PgNotification notification) => Write(notification.HubMessage, isNotification: true);
 
-    public void Resync(string reason, string stream) =>
-        Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.ResyncMethod, [new ResyncNotice(reason, stream)])), isNotification: false);
+    public void Resync(ResyncMessage resync) => Write(resync.HubMessage, isNotification: false);
 
     // Only to clients that resume: any other would log that it has no handler for the method.
     public void Position(StreamPosition position)

@@ -91,7 +91,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     public void Post(PgNotification notification) => Enqueue(new(_sequenced ? notification.SequencedFrame : notification.WebSocketFrame, IsNotification: true));
 
     // A pgws page knows nothing of numbering: closing with 1012 (service restart) makes it reconnect and load afresh.
-    public void Resync(string reason, string stream)
+    public void Resync(ResyncMessage resync)
     {
         if (!_sequenced)
         {
@@ -103,7 +103,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             return;
         }
 
-        Enqueue(new(ControlFrame.Resync(reason, stream), IsNotification: false));
+        Enqueue(new(resync.ControlFrame, IsNotification: false));
     }
 
     public void Position(StreamPosition position)
