@@ -8,8 +8,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 SERVER=(dotnet run --project src/PgNotifyHub.Server -c Release -- "$@")
 
-# This script is for local development, so the demo page's sender (POST /dev/notify) is on unless
-# DevNotify__Enabled says otherwise. Never enable it in production: it lets anyone send anything.
+# This script is for local development: the Development environment, and the demo page's sender
+# (POST /dev/notify) on unless DevNotify__Enabled says otherwise. The server refuses to start the sender in
+# Production: it lets anyone send anything.
+export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
 export DevNotify__Enabled=${DevNotify__Enabled:-true}
 # The server refuses to start without authentication unless told that anonymous clients are fine, as they are
 # for local development. Configure Authentication__Jwt__* (see README) to require tokens instead.

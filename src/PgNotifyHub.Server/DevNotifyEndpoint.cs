@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Npgsql;
 
@@ -11,10 +12,34 @@ namespace PgNotifyHub.Server;
 /// </summary>
 internal static partial class DevNotifyEndpoint
 {
+    // NAMEDATALEN - 1, as PostgreSQL counts a channel name.
+    private const int MaxChannelBytes = 63;
+
+    // SQLSTATE class 22, data exception: whatever PostgreSQL refuses in the values themselves is the client's to fix.
+    private const string DataExceptionClass = "22";
+
     public const string Pattern = "/dev/notify";
 
+    /// <summary>Maps the endpoint when <c>DevNotify:Enabled</c> is true.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// It is enabled in the Production environment without <c>DevNotify:AllowInProduction</c>: it answers anyone,
+    /// even when tokens are required on the hub and the raw endpoint.
+    /// </exception>
     public static void MapDevNotify(this WebApplication app, string connectionString)
     {
+        if (!app.Configuration.GetValue<bool>("DevNotify:Enabled"))
+        {
+            return;
+        }
+
+        if (app.Environment.IsProduction() && !app.Configuration.GetValue<bool>("DevNotify:AllowInProduction"))
+        {
+            throw new InvalidOperationException(
+                "DevNotify:Enabled is true in the Production environment: POST /dev/notify would let anyone who reaches this server "
+                + "send any notification to any audience, without a token. Run with ASPNETCORE_ENVIRONMENT=Development, or set "
+                + "DevNotify:AllowInProduction=true if this really is what you want.");
+        }
+
         var connection = new NpgsqlConnectionStringBuilder(connectionString)
         {
             // Tells its connections apart from the listener's in pg_stat_activity.
@@ -55,10 +80,20 @@ internal static partial class DevNotifyEndpoint
                     return NotSent("channel is missing: give the PostgreSQL channel, e.g. \"pgws\".");
                 }
 
+                if (channel.Contains('\0', StringComparison.Ordinal) || Encoding.UTF8.GetByteCount(channel) > MaxChannelBytes)
+                {
+                    return NotSent($"channel must be at most {MaxChannelBytes} bytes of UTF-8, without NUL.");
+                }
+
                 // The listener splits at the first comma, so an audience cannot contain one.
                 if (Text(body.RootElement, "audience") is not { Length: > 0 } audience || audience.Contains(',', StringComparison.Ordinal))
                 {
                     return NotSent("audience is missing or contains a comma: give one audience, e.g. \"default\".");
+                }
+
+                if (audience.Contains('\0', StringComparison.Ordinal))
+                {
+                    return NotSent("audience must not contain NUL: PostgreSQL text cannot hold it.");
                 }
 
                 if (PayloadProblem(body.RootElement, out var payload) is { } problem)
@@ -73,9 +108,10 @@ internal static partial class DevNotifyEndpoint
                     command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = audience + "," + payload });
                     await command.ExecuteNonQueryAsync(cancellationToken);
                 }
-                catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.InvalidParameterValue)
+                catch (PostgresException exception) when (exception.SqlState.StartsWith(DataExceptionClass, StringComparison.Ordinal))
                 {
-                    // PostgreSQL's own words: channel name too long, payload string too long (7,999 bytes).
+                    // The data the client sent: payload string too long (7,999 bytes), a character the database's
+                    // encoding cannot hold… in PostgreSQL's own words.
                     return NotSent($"PostgreSQL refused it: {exception.MessageText}");
                 }
                 catch (NpgsqlException exception) when (exception is not PostgresException)

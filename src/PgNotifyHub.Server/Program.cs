@@ -41,11 +41,8 @@ app.MapHealthChecks(paths["Health"] ?? "/healthz", new HealthCheckOptions { Pred
 app.MapHealthChecks(paths["Ready"] ?? "/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapServerMetrics(paths["Metrics"] ?? "/metrics");
 
-// Lets the demo page send without psql; never on unless asked for (scripts/run-server.sh asks).
-if (app.Configuration.GetValue<bool>("DevNotify:Enabled"))
-{
-    app.MapDevNotify(ConnectionString(app.Configuration));
-}
+// Lets the demo page send without psql; never on unless asked for (scripts/run-server.sh asks, in Development).
+app.MapDevNotify(ConnectionString(app.Configuration));
 
 app.Run();
 
@@ -90,8 +87,7 @@ static AudienceResolver AudienceResolver(IConfigurationSection audiences)
         var header = audiences["Header"] is { Length: > 0 } name
             ? name
             : throw new InvalidOperationException("Audiences:Header must name the request header when Audiences:Source is Header.");
-        return context => ValueTask.FromResult<IReadOnlyList<string>>(
-            context.Request.Headers[header].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return context => ValueTask.FromResult(ServerAudiences.FromHeader(context, header));
     }
 
     if (source.Equals("Claim", StringComparison.OrdinalIgnoreCase))

@@ -88,14 +88,16 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(configureTransports);
         var settings = CreateEndpointSettings(endpoints, configure, "MapPgNotifyHub(\"" + pattern + "\")");
 
-        var gate = ActivatorUtilities.CreateInstance<HubRequestGate>(endpoints.ServiceProvider, settings);
         // Set before the application's own transport settings, which may override it.
         var closeOnAuthenticationExpiry = endpoints.ServiceProvider.GetRequiredService<IOptions<PgNotifyHubOptions>>().Value.CloseOnAuthenticationExpiry;
+        HttpConnectionDispatcherOptions? transportOptions = null;
         var hub = endpoints.MapHub<NotifyHub>(pattern, transports =>
         {
             transports.CloseOnAuthenticationExpiration = closeOnAuthenticationExpiry;
             configureTransports(transports);
+            transportOptions = transports;
         });
+        var gate = ActivatorUtilities.CreateInstance<HubRequestGate>(endpoints.ServiceProvider, settings, transportOptions!);
         hub.Add(endpoint => endpoint.RequestDelegate = gate.Wrap(endpoint.RequestDelegate!));
         return hub;
     }

@@ -101,9 +101,11 @@ public sealed class PgNotifyHubOptions
     public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// The memory the replay buffers of all channels and audiences may hold together, in bytes, counted as about twice
-    /// each payload (its two ready-made frames). Default: 64 MiB. Once it is reached, the channel and audience being
-    /// published to gives up its oldest notifications; a client that needs one of them is told to resync. 0 keeps none.
+    /// The memory the replay buffers and sequence counters of all channels and audiences may hold together, in bytes:
+    /// about twice each kept payload (its two ready-made frames), and a few hundred bytes plus three times the audience
+    /// for each channel and audience. Default: 64 MiB. Once it is reached, the channel and audience pairs without a
+    /// connection are forgotten, least recently published first (a client that resumes one is told to resync), and then
+    /// the one being published to gives up its oldest notifications. 0 keeps none.
     /// </summary>
     public long ReplayBufferMaxBytes { get; set; } = 64L * 1024 * 1024;
 

@@ -84,6 +84,8 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddSingleton<ChannelConsumers>();
         services.AddSingleton<ListenedChannels>();
         services.AddSingleton<ConnectionLimit>();
+        services.AddSingleton<OriginPolicy>();
+        services.AddSingleton<HandshakeChecks>();
         services.AddSingleton<NotificationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
         services.AddHostedService<NotificationDispatcher>();

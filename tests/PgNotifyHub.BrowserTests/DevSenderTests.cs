@@ -46,6 +46,9 @@ public sealed class DevSenderTests(PostgresFixture postgres)
             (Body(channel, "default", JsonSerializer.Serialize("[1]")), "payload must be a JSON object"),
             (Body(channel, "default", JsonSerializer.Serialize("{\"a\":")), "payload is not valid JSON"),
             (Body(channel, "default", "{\"text\":\"" + new string('x', 8000) + "\"}"), "PostgreSQL refused it: payload string too long"),
+            (Body("a\u0000b", "default", "{}"), "channel must be at most 63 bytes of UTF-8, without NUL"),
+            (Body(new string('c', 64), "default", "{}"), "channel must be at most 63 bytes of UTF-8, without NUL"),
+            (Body(channel, "de\u0000fault", "{}"), "audience must not contain NUL"),
         ];
         foreach (var (body, detail) in invalid)
         {
@@ -58,6 +61,20 @@ public sealed class DevSenderTests(PostgresFixture postgres)
         using var plain = new StringContent(Body(channel, "default", "{}"), Encoding.UTF8, "text/plain");
         var response = await http.PostAsync("/dev/notify", plain, TestContext.Current.CancellationToken).OrTimeout();
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Dev_sender_refuses_to_start_in_production_unless_forced()
+    {
+        var settings = Settings.Server(postgres, Names.Channel(), devSender: true);
+        settings["ASPNETCORE_ENVIRONMENT"] = "Production";
+
+        var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(settings));
+        Assert.Contains("DevNotify:Enabled is true in the Production environment", refusal.Message, StringComparison.Ordinal);
+
+        settings["DevNotify:AllowInProduction"] = "true";
+        await using var forced = await ServerProcess.StartAsync(settings);
+        Assert.Contains("The development sender is enabled", forced.Output, StringComparison.Ordinal);
     }
 
     private static async Task<(HttpStatusCode Status, string Detail)> PostAsync(HttpClient http, string body)

@@ -218,6 +218,127 @@ public sealed class DurableOutboxTests(PostgresFixture postgres)
         Assert.Contains(host.Logs.Entries, e => e.EventId.Name == "OutboxCleanedUp" && (int)e["Deleted"]! > 0);
     }
 
+    [Fact]
+    public async Task Lone_messages_after_quiet_spells_longer_than_the_default_poll_interval_arrive_at_once()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var pollInterval = new PgNotifyOutboxOptions().PollInterval;
+        await using var host = await StartDurableHostAsync(postgres);
+        var audience = Names.Audience();
+        var client = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
+        await using var connection = await postgres.DataSource.OpenConnectionAsync(cancellationToken);
+
+        var delays = new List<TimeSpan>();
+        for (var i = 1; i <= 3; i++)
+        {
+            // Idle, as an application often is: each spell outlasts a poll, so the reader has waited and timed out.
+            await Task.Delay(pollInterval + TimeSpan.FromSeconds(1), cancellationToken);
+            var sent = TimeProvider.System.GetTimestamp();
+            await SendAsync(connection, host.Channel, audience, "{\"i\":" + i + "}", cancellationToken);
+            Assert.Equal(i, (await client.ReceiveAsync()).PayloadNumber("i"));
+            delays.Add(TimeProvider.System.GetElapsedTime(sent));
+        }
+
+        // The doorbell's path takes milliseconds; the poll would take up to the whole interval.
+        Assert.True(delays.All(delay => delay < TimeSpan.FromSeconds(1)), "Delays: " + string.Join(", ", delays));
+    }
+
+    [Fact]
+    public async Task A_message_sent_after_the_readers_own_connection_was_terminated_arrives_at_once()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var (connectionString, _) = postgres.TaggedConnection();
+        var applicationName = new NpgsqlConnectionStringBuilder(connectionString).ApplicationName;
+        await using var host = await StartDurableHostAsync(postgres, options => options.ConnectionString = connectionString);
+        var audience = Names.Audience();
+        var client = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
+        await using var connection = await postgres.DataSource.OpenConnectionAsync(cancellationToken);
+        await SendAsync(connection, host.Channel, audience, "{\"i\":1}", cancellationToken);
+        Assert.Equal(1, (await client.ReceiveAsync()).PayloadNumber("i"));
+
+        // The reader's pooled connection: every backend of the host but the listener's.
+        var listener = await host.ListeningBackendAsync();
+        await using (var terminate = postgres.DataSource.CreateCommand(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> $2"))
+        {
+            terminate.Parameters.Add(new NpgsqlParameter<string> { TypedValue = applicationName! });
+            terminate.Parameters.Add(new NpgsqlParameter<int> { TypedValue = listener });
+            Assert.True((long)(await terminate.ExecuteScalarAsync(cancellationToken))! >= 1);
+        }
+
+        var sent = TimeProvider.System.GetTimestamp();
+        await SendAsync(connection, host.Channel, audience, "{\"i\":2}", cancellationToken);
+        Assert.Equal(2, (await client.ReceiveAsync()).PayloadNumber("i"));
+        var delay = TimeProvider.System.GetElapsedTime(sent);
+
+        Assert.True(delay < TimeSpan.FromSeconds(2), $"Arrived after {delay}, as if waiting for the poll.");
+    }
+
+    [Fact]
+    public async Task A_payload_nested_as_deep_as_jsonb_accepts_is_delivered()
+    {
+        const int depth = 10_000;
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await StartDurableHostAsync(postgres);
+        await using var subscription = await host.SubscribeAsync(host.Channel);
+        await using var notifications = subscription.GetAsyncEnumerator(cancellationToken);
+        var payload = string.Concat(Enumerable.Repeat("{\"a\": ", depth)) + "1" + new string('}', depth);
+
+        await using (var connection = await postgres.DataSource.OpenConnectionAsync(cancellationToken))
+        {
+            await SendAsync(connection, host.Channel, "deep", payload, cancellationToken);
+        }
+
+        var notification = await notifications.NextAsync();
+        Assert.Equal(payload, Encoding.UTF8.GetString(notification.Payload.Span));
+        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Name == "InvalidPayload");
+    }
+
+    [Fact]
+    public async Task A_transaction_left_open_holds_messages_back_and_the_lag_gauge_shows_it_until_it_ends()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await StartDurableHostAsync(postgres, options => options.Outbox.PollInterval = TimeSpan.FromMilliseconds(100));
+        using var meter = new MeterTotals(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var audience = Names.Audience();
+        var client = await host.ConnectSequencedAsync(Transport.WebSocket, audience);
+
+        // Another application's session, idle in a transaction that has written something.
+        await using var idle = await postgres.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var open = await idle.BeginTransactionAsync(cancellationToken);
+        await using (var write = new NpgsqlCommand("SELECT pg_current_xact_id()", idle, open))
+        {
+            await write.ExecuteScalarAsync(cancellationToken);
+        }
+
+        await using (var connection = await postgres.DataSource.OpenConnectionAsync(cancellationToken))
+        {
+            await SendAsync(connection, host.Channel, audience, "{\"i\":1}", cancellationToken);
+        }
+
+        await Task.Run(
+            async () =>
+            {
+                while (!(meter.Observe("pgnotifyhub.outbox.lag") > 0.5))
+                {
+                    await Task.Delay(50, cancellationToken);
+                }
+            },
+            cancellationToken).OrTimeout();
+        await open.CommitAsync(cancellationToken);
+
+        Assert.Equal(1, (await client.ReceiveAsync()).PayloadNumber("i"));
+        await Task.Run(
+            async () =>
+            {
+                while (meter.Observe("pgnotifyhub.outbox.lag") != 0)
+                {
+                    await Task.Delay(50, cancellationToken);
+                }
+            },
+            cancellationToken).OrTimeout();
+    }
+
     // Returns once the reader knows where it starts, so nothing the test sends afterwards is before its start.
     private static async Task<NotifyTestHost> StartDurableHostAsync(PostgresFixture postgres, Action<PgNotifyHubOptions>? configure = null)
     {

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -100,16 +101,29 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
         await AssertRefusedAsync(server, transport, Token(Names.Audience(), lifetime: TimeSpan.FromSeconds(-5)), HttpStatusCode.Unauthorized);
     }
 
-    [Fact]
-    public async Task Raw_endpoint_refuses_a_token_already_expired_that_the_clock_skew_let_through()
+    [Theory]
+    [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.SignalRLongPolling)]
+    public async Task A_token_already_expired_that_the_clock_skew_let_through_is_refused_with_401_on_every_transport(Transport transport)
     {
         var settings = JwtSettings();
         settings["Authentication:Jwt:ClockSkew"] = "00:05:00";
         await using var server = await StandaloneServer.StartAsync(postgres, settings);
+        var token = Token(Names.Audience(), lifetime: TimeSpan.FromSeconds(-5));
+        var cancellationToken = TestContext.Current.CancellationToken;
 
-        Assert.Equal(
-            HttpStatusCode.Unauthorized,
-            await WebSocketTestClient.ConnectWithTokenExpectingRefusalAsync(server.BaseUri, "/ws", Token(Names.Audience(), lifetime: TimeSpan.FromSeconds(-5)), TestContext.Current.CancellationToken).OrTimeout());
+        if (transport == Transport.WebSocket)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await WebSocketTestClient.ConnectWithTokenExpectingRefusalAsync(server.BaseUri, "/ws", token, cancellationToken).OrTimeout());
+        }
+        else
+        {
+            var refusal = await Assert.ThrowsAnyAsync<Exception>(() => SignalRTestClient.ConnectAsync(
+                server.BaseUri, audienceHeader: null, cancellationToken, transport: transport == Transport.SignalR ? HttpTransportType.WebSockets : HttpTransportType.LongPolling, accessToken: token).OrTimeout());
+            Assert.Contains("401", refusal.ToString(), StringComparison.Ordinal);
+        }
+
         await server.Logs.WaitForAsync(entry => entry.EventId.Name == "ExpiredAuthenticationRefused").OrTimeout();
     }
 

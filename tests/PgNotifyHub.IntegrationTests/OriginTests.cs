@@ -83,4 +83,56 @@ public sealed class OriginTests(PostgresFixture postgres)
 
         Assert.True(client.IsConnected);
     }
+
+    [Fact]
+    public async Task A_rebinding_page_whose_host_and_origin_both_name_the_attacker_is_refused_on_every_endpoint()
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var cancellationToken = TestContext.Current.CancellationToken;
+        // attacker.example was made to resolve to 127.0.0.1: the browser sends the attacker's name as Host and Origin.
+        var rebound = "attacker.example:" + host.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var origin = "http://" + rebound;
+
+        var raw = await WebSocketTestClient.ConnectAsPageExpectingRefusalAsync(host.BaseUri, "/ws", origin, rebound, cancellationToken).OrTimeout();
+        var hubWebSocket = await WebSocketTestClient.ConnectAsPageExpectingRefusalAsync(host.BaseUri, "/hub", origin, rebound, cancellationToken).OrTimeout();
+        using var http = host.CreateHttpClient();
+        using var negotiate = new HttpRequestMessage(HttpMethod.Post, "/hub/negotiate?negotiateVersion=1");
+        negotiate.Headers.Host = rebound;
+        negotiate.Headers.Add("Origin", origin);
+        var negotiated = await http.SendAsync(negotiate, cancellationToken).OrTimeout();
+
+        Assert.Equal((HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden), (raw, hubWebSocket, negotiated.StatusCode));
+        Assert.Equal(3, host.Logs.Entries.Count(e => e.EventId.Name == "OriginRefused"));
+    }
+
+    [Theory]
+    [InlineData("localhost")]
+    [InlineData("127.0.0.1")]
+    public async Task A_page_of_a_loopback_servers_own_origin_connects_under_each_loopback_name(string name)
+    {
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var hostHeader = name + ":" + host.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        await using var client = await WebSocketTestClient.ConnectAsync(
+            host.BaseUri, Names.Audience(), origin: "http://" + hostHeader, host: hostHeader, cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
+
+        Assert.True(client.IsConnected);
+    }
+
+    [Fact]
+    public async Task A_host_listed_in_AllowedHosts_is_the_servers_own_and_other_names_are_not()
+    {
+        await using var host = await NotifyTestHost.StartAsync(
+            postgres, configureServices: services => services.Configure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = ["notify.example.com"]));
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var port = host.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        await using var listed = await WebSocketTestClient.ConnectAsync(
+            host.BaseUri, Names.Audience(), origin: "http://notify.example.com:" + port, host: "notify.example.com:" + port, cancellationToken: cancellationToken).OrTimeout();
+        var loopbackName = await WebSocketTestClient.ConnectAsPageExpectingRefusalAsync(host.BaseUri, "/ws", "http://localhost:" + port, "localhost:" + port, cancellationToken).OrTimeout();
+
+        Assert.True(listed.IsConnected);
+        // Refused by the origin check, or before it by the host filtering middleware of the application's builder.
+        Assert.Contains(loopbackName, new[] { HttpStatusCode.Forbidden, HttpStatusCode.BadRequest });
+    }
 }

@@ -155,8 +155,9 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     public async Task The_replay_buffers_keep_the_newest_notifications_within_their_byte_budget()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        // Each notification below counts about 2 × 330 bytes: the budget keeps the last three.
-        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.ReplayBufferMaxBytes = 2_000);
+        // Each notification below counts about 2 × 330 bytes for its frames and 230 for its strings and object, and the
+        // route about 300 for its own: the budget keeps the last three.
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.ReplayBufferMaxBytes = 3_000);
         var audience = Names.Audience();
         var probe = await host.ConnectSequencedAsync(Transport.SignalR, audience);
         var padding = new string('p', 200);

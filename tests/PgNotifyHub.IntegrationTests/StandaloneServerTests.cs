@@ -38,4 +38,27 @@ public sealed class StandaloneServerTests(PostgresFixture postgres)
         Assert.True((await webSocket.ReceiveAsync()).IsMessage("through-the-server"));
         Assert.True((await signalR.ReceiveAsync()).IsMessage("through-the-server"));
     }
+
+    [Fact]
+    public async Task A_request_that_carries_the_audience_header_twice_is_refused_and_logged()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var server = await StandaloneServer.StartAsync(postgres, new Dictionary<string, string>
+        {
+            ["Audiences:Source"] = "Header",
+            ["Audiences:Header"] = NotifyTestHost.AudienceHeader,
+            ["Authentication:AllowAnonymous"] = "true",
+        });
+        var audience = Names.Audience();
+
+        // The client's own copy, then the one a proxy appended: neither may be trusted. Both transports share the resolver.
+        var twice = await RawHandshake.SendAsync(
+            server.BaseUri, "/ws", [(NotifyTestHost.AudienceHeader, "someone-else"), (NotifyTestHost.AudienceHeader, audience)], cancellationToken).OrTimeout();
+        var once = await RawHandshake.SendAsync(server.BaseUri, "/ws", [(NotifyTestHost.AudienceHeader, audience)], cancellationToken).OrTimeout();
+
+        Assert.Equal((HttpStatusCode.Forbidden, HttpStatusCode.SwitchingProtocols), (twice, once));
+        var logged = Assert.Single(server.Logs.Entries, e => e.EventId.Name == "AudienceHeaderRepeated");
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, logged.Level);
+        Assert.Contains("2 times", logged.Message, StringComparison.Ordinal);
+    }
 }

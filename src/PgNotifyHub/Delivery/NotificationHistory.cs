@@ -14,9 +14,20 @@ namespace PgNotifyHub.Delivery;
 /// </summary>
 internal sealed class NotificationHistory
 {
+    // What a route holds besides its strings: its dictionary entry, its state and its node in the order of use.
+    private const int RouteOverhead = 200;
+
+    // What a kept notification holds besides its frames and strings: the object and the array headers.
+    private const int NotificationOverhead = 128;
+
+    // At most this many routes are looked at per publish to find idle ones to forget, so a publish never walks
+    // every route even when all of them have connections.
+    private const int ForgetScanLimit = 16;
+
     private readonly Lock _lock = new();
-    // Sequence counters outlive the buffered notifications: a route's numbers never restart within a stream.
     private readonly Dictionary<Route, RouteHistory> _routes = [];
+    // Least recently published first: over the budget, idle routes are forgotten from the front.
+    private readonly LinkedList<RouteHistory> _byLastUse = new();
     private readonly NotificationRouter _router;
     private readonly PgNotifyHubMetrics _metrics;
     private readonly TimeProvider _time;
@@ -28,6 +39,10 @@ internal sealed class NotificationHistory
     private long _keptBytes;
     private long _lastSweep;
 
+    // No forgotten route numbered past this, and a new route numbers on from it, so a client that resumes a route
+    // forgotten and made again never mistakes the new numbers for ones it has seen: see Replay.
+    private long _sequenceFloor;
+
     public NotificationHistory(NotificationRouter router, PgNotifyHubMetrics metrics, TimeProvider time, IOptions<PgNotifyHubOptions> options)
     {
         _router = router;
@@ -37,6 +52,7 @@ internal sealed class NotificationHistory
         _maxBytes = options.Value.ReplayBufferMaxBytes;
         _windowTicks = (long)(options.Value.ReplayWindow.TotalSeconds * time.TimestampFrequency);
         _lastSweep = time.GetTimestamp();
+        metrics.ObserveReplay(() => Footprint);
     }
 
     public string Stream
@@ -50,17 +66,24 @@ internal sealed class NotificationHistory
         }
     }
 
+    /// <summary>The memory counted against <see cref="PgNotifyHubOptions.ReplayBufferMaxBytes"/>, and the routes it holds.</summary>
+    public (long Bytes, int Routes) Footprint
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_keptBytes, _routes.Count);
+            }
+        }
+    }
+
     public void Publish(PgNotification notification)
     {
         lock (_lock)
         {
             var now = _time.GetTimestamp();
-            var route = new Route(notification.Channel, notification.Audience);
-            if (!_routes.TryGetValue(route, out var history))
-            {
-                _routes[route] = history = new RouteHistory(notification.Audience);
-            }
-
+            var history = Use(new Route(notification.Channel, notification.Audience));
             notification.Sequenced(_stream, ++history.LastSequence, ++_published, now, history.EncodedAudience);
             if (_capacity > 0 && _maxBytes > 0)
             {
@@ -72,33 +95,24 @@ internal sealed class NotificationHistory
 
                 history.Buffer.Enqueue(notification);
                 _keptBytes += KeptSize(notification);
-                // Over the budget, this route gives up its oldest: the budget holds without a global order to keep.
-                while (_keptBytes > _maxBytes && history.Buffer.TryDequeue(out var oldest))
-                {
-                    _keptBytes -= KeptSize(oldest);
-                }
-
-                SweepExpired(now);
             }
 
+            SweepExpired(now);
+            KeepWithinBudget(history);
             _router.Post(notification);
         }
     }
 
     /// <summary>
     /// Registers <paramref name="sink"/> for live notifications, first replaying what it missed since
-    /// <paramref name="resume"/>, or telling it to resync when that is no longer possible (or its position was
-    /// <paramref name="resumeInvalid"/>), and then telling it where it stands.
+    /// <paramref name="resume"/>, or telling it to resync when that is no longer possible, and then telling it where
+    /// it stands.
     /// </summary>
-    public void Join(INotificationSink sink, ResumePosition? resume, bool resumeInvalid = false)
+    public void Join(INotificationSink sink, ResumePosition? resume)
     {
         lock (_lock)
         {
-            if (resumeInvalid)
-            {
-                Resync(sink, ResyncReason.InvalidResume);
-            }
-            else if (resume is not null)
+            if (resume is not null)
             {
                 Replay(sink, resume);
             }
@@ -106,7 +120,7 @@ internal sealed class NotificationHistory
             // After the replay, so what a client already has and what it is told it has agree.
             sink.Position(new StreamPosition(_stream, [.. sink.Routes
                 .Where(route => route.Audience is not null)
-                .Select(route => new RoutePosition(route.Channel, route.Audience!, _routes.TryGetValue(route, out var history) ? history.LastSequence : 0))]));
+                .Select(route => new RoutePosition(route.Channel, route.Audience!, _routes.TryGetValue(route, out var history) ? history.LastSequence : _sequenceFloor))]));
             _router.Register(sink);
         }
     }
@@ -121,7 +135,9 @@ internal sealed class NotificationHistory
         {
             _stream = NewStream();
             _routes.Clear();
+            _byLastUse.Clear();
             _keptBytes = 0;
+            _sequenceFloor = 0;
             var resync = new ResyncMessage(ResyncReason.ListenerReconnected, _stream);
             foreach (var sink in _router.Sinks())
             {
@@ -130,14 +146,7 @@ internal sealed class NotificationHistory
         }
     }
 
-    /// <summary>Tells one client, outside of any replay, that it must resync (e.g. its resume position was unreadable).</summary>
-    public void Resync(INotificationSink sink, string reason)
-    {
-        lock (_lock)
-        {
-            Resync(sink, new ResyncMessage(reason, _stream));
-        }
-    }
+    private void Resync(INotificationSink sink, string reason) => Resync(sink, new ResyncMessage(reason, _stream));
 
     private void Resync(INotificationSink sink, ResyncMessage resync)
     {
@@ -157,9 +166,24 @@ internal sealed class NotificationHistory
         var missed = new List<PgNotification>();
         foreach (var route in sink.Routes)
         {
-            if (!resume.LastSeen.TryGetValue(route, out var lastSeen)
-                || !_routes.TryGetValue(route, out var history)
-                || lastSeen >= history.LastSequence)
+            if (!resume.LastSeen.TryGetValue(route, out var lastSeen))
+            {
+                continue;
+            }
+
+            if (!_routes.TryGetValue(route, out var history))
+            {
+                // Forgotten, or never published: numbers up to the floor may have gone unseen with a forgotten route.
+                if (lastSeen < _sequenceFloor)
+                {
+                    Resync(sink, ResyncReason.GapTooOld);
+                    return;
+                }
+
+                continue;
+            }
+
+            if (lastSeen >= history.LastSequence)
             {
                 continue;
             }
@@ -197,7 +221,8 @@ internal sealed class NotificationHistory
         _metrics.Replayed(missed.Count);
     }
 
-    // Four times per window, so it costs nothing per message: frees what only age still held, in routes that went quiet.
+    // Four times per window, so it costs nothing per message: frees what only age still held, in routes that went
+    // quiet, and forgets the routes left with nothing to replay and no connection.
     private void SweepExpired(long now)
     {
         if (now - _lastSweep < _windowTicks / 4)
@@ -206,33 +231,119 @@ internal sealed class NotificationHistory
         }
 
         _lastSweep = now;
-        foreach (var history in _routes.Values)
+        for (var node = _byLastUse.First; node is not null;)
         {
+            var history = node.Value;
+            node = node.Next;
             while (history.Buffer is { Count: > 0 } buffer && buffer.Peek().PublishedAt < now - _windowTicks)
             {
                 _keptBytes -= KeptSize(buffer.Dequeue());
             }
 
-            if (history.Buffer is { Count: 0 })
+            if (history.Buffer is not { Count: > 0 } && _router.SubscriberCount(history.Route) == 0)
+            {
+                Forget(history);
+            }
+            else if (history.Buffer is { Count: 0 })
             {
                 history.Buffer = null;
             }
         }
     }
 
-    // The pgws frame and, once a SignalR or sequenced client wanted it, the sequenced one: about twice the payload.
-    private static long KeptSize(PgNotification notification) => 2L * notification.WebSocketFrame.Length;
+    // Over the budget, idle routes go first, least recently published first: a route with connections is never
+    // forgotten, since they count on its numbers. Then the route being published to gives up its oldest, so the
+    // budget holds without a global order of notifications to keep.
+    private void KeepWithinBudget(RouteHistory current)
+    {
+        var node = _byLastUse.First;
+        for (var scanned = 0; _keptBytes > _maxBytes && node is not null && scanned < ForgetScanLimit; scanned++)
+        {
+            var history = node.Value;
+            node = node.Next;
+            if (history == current)
+            {
+                continue;
+            }
+
+            if (_router.SubscriberCount(history.Route) == 0)
+            {
+                Forget(history);
+            }
+            else
+            {
+                // Looked at again only after every other route.
+                _byLastUse.Remove(history.Node);
+                _byLastUse.AddLast(history.Node);
+            }
+        }
+
+        while (_keptBytes > _maxBytes && current.Buffer is { } buffer && buffer.TryDequeue(out var oldest))
+        {
+            _keptBytes -= KeptSize(oldest);
+        }
+    }
+
+    private RouteHistory Use(Route route)
+    {
+        if (_routes.TryGetValue(route, out var history))
+        {
+            _byLastUse.Remove(history.Node);
+            _byLastUse.AddLast(history.Node);
+            return history;
+        }
+
+        history = new RouteHistory(route, _sequenceFloor);
+        _routes.Add(route, history);
+        _byLastUse.AddLast(history.Node);
+        _keptBytes += history.Size;
+        return history;
+    }
+
+    private void Forget(RouteHistory history)
+    {
+        while (history.Buffer is { } buffer && buffer.TryDequeue(out var kept))
+        {
+            _keptBytes -= KeptSize(kept);
+        }
+
+        _keptBytes -= history.Size;
+        _routes.Remove(history.Route);
+        _byLastUse.Remove(history.Node);
+        _sequenceFloor = Math.Max(_sequenceFloor, history.LastSequence);
+    }
+
+    // The pgws frame and, once a SignalR or sequenced client wanted it, the sequenced one (about twice the payload),
+    // and the notification's own strings.
+    private static long KeptSize(PgNotification notification) =>
+        2L * notification.WebSocketFrame.Length + 2L * (notification.Channel.Length + notification.Audience.Length) + NotificationOverhead;
 
     // Random, so a client can never resume a stream of an earlier process or of another node by accident.
     private static string NewStream() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
-    private sealed class RouteHistory(string audience)
+    private sealed class RouteHistory
     {
+        public RouteHistory(Route route, long lastSequence)
+        {
+            Route = route;
+            LastSequence = lastSequence;
+            Node = new LinkedListNode<RouteHistory>(this);
+            // Relaxed escaping: an audience is data for the client, not HTML.
+            EncodedAudience = JsonEncodedText.Encode(route.Audience!, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
+            Size = RouteOverhead + 2L * (route.Channel.Length + route.Audience!.Length) + EncodedAudience.Length;
+        }
+
+        public Route Route { get; }
+
+        public LinkedListNode<RouteHistory> Node { get; }
+
+        public ReadOnlyMemory<byte> EncodedAudience { get; }
+
+        /// <summary>What the route holds while it has nothing buffered, as counted against the budget.</summary>
+        public long Size { get; }
+
         public long LastSequence;
 
         public Queue<PgNotification>? Buffer;
-
-        // Relaxed escaping: an audience is data for the client, not HTML.
-        public ReadOnlyMemory<byte> EncodedAudience { get; } = JsonEncodedText.Encode(audience, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
     }
 }

@@ -15,6 +15,13 @@ internal sealed record ResumePosition(string Stream, IReadOnlyDictionary<Route, 
     // Enough for hundreds of routes; a request line is bounded by the server anyway.
     private const int MaxLength = 16 * 1024;
 
+    // {"stream", "positions": [{…}]}: nothing a position holds is deeper, so deeper input is refused while it is read.
+    private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = 3, AllowDuplicateProperties = false };
+
+    /// <summary>
+    /// Reads a position; false for anything else, whatever the client sent: other JSON types in any place, lone
+    /// surrogates, numbers out of range, repeated keys, more depth or length than a position has.
+    /// </summary>
     public static bool TryParse(string? text, [NotNullWhen(true)] out ResumePosition? position)
     {
         position = null;
@@ -25,10 +32,10 @@ internal sealed record ResumePosition(string Stream, IReadOnlyDictionary<Route, 
 
         try
         {
-            using var document = JsonDocument.Parse(text);
+            using var document = JsonDocument.Parse(text, ReadOptions);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("stream", out var stream) || stream.ValueKind != JsonValueKind.String
+                || !TryGetText(root, "stream", out var stream)
                 || !root.TryGetProperty("positions", out var positions) || positions.ValueKind != JsonValueKind.Array)
             {
                 return false;
@@ -38,20 +45,41 @@ internal sealed record ResumePosition(string Stream, IReadOnlyDictionary<Route, 
             foreach (var entry in positions.EnumerateArray())
             {
                 if (entry.ValueKind != JsonValueKind.Object
-                    || !entry.TryGetProperty("channel", out var channel) || channel.ValueKind != JsonValueKind.String
-                    || !entry.TryGetProperty("audience", out var audience) || audience.ValueKind != JsonValueKind.String
-                    || !entry.TryGetProperty("seq", out var seq) || !seq.TryGetInt64(out var sequence) || sequence < 0)
+                    || !TryGetText(entry, "channel", out var channel)
+                    || !TryGetText(entry, "audience", out var audience)
+                    || !entry.TryGetProperty("seq", out var seq) || seq.ValueKind != JsonValueKind.Number
+                    || !seq.TryGetInt64(out var sequence) || sequence < 0)
                 {
                     return false;
                 }
 
-                lastSeen[new Route(channel.GetString()!, audience.GetString()!)] = sequence;
+                lastSeen[new Route(channel, audience)] = sequence;
             }
 
-            position = new ResumePosition(stream.GetString()!, lastSeen);
+            position = new ResumePosition(stream, lastSeen);
             return true;
         }
         catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    // A string that is valid UTF-16: JSON lets "\ud800" escape half a surrogate pair, which no .NET string can hold.
+    private static bool TryGetText(JsonElement element, string name, [NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (!element.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        try
+        {
+            text = value.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
         {
             return false;
         }

@@ -11,7 +11,4 @@ internal static class ResyncReason
 
     /// <summary>The client resumes from further back than the replay buffer reaches (by count or by age).</summary>
     public const string GapTooOld = "gap_too_old";
-
-    /// <summary>The client's resume position could not be read.</summary>
-    public const string InvalidResume = "invalid_resume";
 }

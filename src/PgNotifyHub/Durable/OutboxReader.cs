@@ -35,6 +35,14 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
         ORDER BY o.xid DESC, o.id DESC LIMIT 1
         """;
 
+    // The oldest message not read yet: one a transaction still running holds back, since rows are read only once every
+    // older transaction has ended. Its age is what a client waits for.
+    private const string ReadOldestUnread =
+        """
+        SELECT extract(epoch FROM clock_timestamp() - o.created_at)::float8 FROM pgnotifyhub.outbox o
+        WHERE (o.xid, o.id) > ($1::text::xid8, $2) ORDER BY o.xid, o.id LIMIT 1
+        """;
+
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly NotificationQueue _queue;
     private readonly ChannelConsumers _consumers;
@@ -46,12 +54,15 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
     private readonly TimeProvider _time;
     private readonly ILogger<OutboxReader> _logger;
     private (string Xid, long Id) _position;
+    private double _lagSeconds = double.NaN;
+    private long _lagMeasuredAt;
 
     public OutboxReader(
         IOptions<PgNotifyHubOptions> options,
         IServiceProvider services,
         NotificationQueue queue,
         ChannelConsumers consumers,
+        PgNotifyHubMetrics metrics,
         TimeProvider time,
         ILogger<OutboxReader> logger)
     {
@@ -62,6 +73,7 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
         _time = time;
         _logger = logger;
         _services = services;
+        metrics.ObserveOutboxLag(() => Volatile.Read(ref _lagSeconds));
     }
 
     /// <summary>The script that creates and upgrades the schema, as shipped in <c>sql/pgnotifyhub.sql</c>.</summary>
@@ -109,6 +121,12 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
                 {
                 }
 
+                // At most once a poll interval: under traffic every doorbell would otherwise cost a second query.
+                if (_time.GetElapsedTime(_lagMeasuredAt) >= _outbox.PollInterval)
+                {
+                    await MeasureLagAsync(stoppingToken);
+                }
+
                 if (failures > 0)
                 {
                     Log.OutboxRecovered(_logger, failures);
@@ -121,7 +139,7 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
                     lastCleanup = _time.GetTimestamp();
                 }
 
-                await WaitForDoorbellAsync(stoppingToken);
+                await WaitForDoorbellAsync(_outbox.PollInterval, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -134,9 +152,11 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
                     Log.OutboxFailed(_logger, exception);
                 }
 
+                // A pooled connection that PostgreSQL terminated fails once and is discarded: the first retry comes soon,
+                // and later ones back off up to the poll interval.
                 try
                 {
-                    await Task.Delay(_options.ReconnectDelayMax < _outbox.PollInterval ? _options.ReconnectDelayMax : _outbox.PollInterval, _time, stoppingToken);
+                    await Task.Delay(RetryDelay(failures), _time, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
@@ -144,6 +164,12 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
                 }
             }
         }
+    }
+
+    private TimeSpan RetryDelay(int failures)
+    {
+        var delay = _options.ReconnectDelayMin * Math.Pow(2, Math.Min(failures - 1, 30));
+        return delay < _outbox.PollInterval ? delay : _outbox.PollInterval;
     }
 
     private TimeSpan CleanupInterval => _outbox.Retention / 10 < TimeSpan.FromMinutes(10) ? _outbox.Retention / 10 : TimeSpan.FromMinutes(10);
@@ -218,6 +244,16 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
         return messages.Count;
     }
 
+    private async Task MeasureLagAsync(CancellationToken cancellationToken)
+    {
+        await using var oldest = _dataSource.CreateCommand(ReadOldestUnread);
+        oldest.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _position.Xid });
+        oldest.Parameters.Add(new NpgsqlParameter<long> { TypedValue = _position.Id });
+        var seconds = await oldest.ExecuteScalarAsync(cancellationToken);
+        Volatile.Write(ref _lagSeconds, seconds is double age ? Math.Max(age, 0) : 0);
+        _lagMeasuredAt = _time.GetTimestamp();
+    }
+
     private async Task SavePositionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var save = new NpgsqlCommand(
@@ -240,13 +276,18 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
         Log.OutboxCleanedUp(_logger, deleted, _outbox.Retention);
     }
 
-    private async Task WaitForDoorbellAsync(CancellationToken cancellationToken)
+    // Waits for the doorbell itself, never with a read left behind: a read that outlived its wait would take the next
+    // doorbell, and that message would wait for the poll.
+    private async Task WaitForDoorbellAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        using var poll = new CancellationTokenSource(timeout, _time);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, poll.Token);
         try
         {
-            await _doorbell.Reader.ReadAsync(cancellationToken).AsTask().WaitAsync(_outbox.PollInterval, _time, cancellationToken);
+            await _doorbell.Reader.WaitToReadAsync(wait.Token);
+            _doorbell.Reader.TryRead(out _);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // Polled: a doorbell may have been lost while the listener had no connection.
         }

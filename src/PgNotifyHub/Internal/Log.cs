@@ -74,8 +74,12 @@ internal static partial class Log
     [LoggerMessage(407, LogLevel.Information, "Closing WebSocket connection {ConnectionId}: its authentication expired at {ExpiresUtc:O} (PgNotifyHub:CloseOnAuthenticationExpiry).", EventName = "AuthenticationExpired")]
     public static partial void AuthenticationExpired(ILogger logger, string connectionId, DateTimeOffset expiresUtc);
 
-    [LoggerMessage(408, LogLevel.Information, "Refused WebSocket connection {ConnectionId}: its authentication expired at {ExpiresUtc:O}.", EventName = "ExpiredAuthenticationRefused")]
-    public static partial void ExpiredAuthenticationRefused(ILogger logger, string connectionId, DateTimeOffset expiresUtc);
+    [LoggerMessage(408, LogLevel.Information, "Refused {Transport} request {ConnectionId}: its authentication expired at {ExpiresUtc:O}.", EventName = "ExpiredAuthenticationRefused")]
+    public static partial void ExpiredAuthenticationRefused(ILogger logger, string transport, string connectionId, DateTimeOffset expiresUtc);
+
+    // Debug: the parameter is the client's to write, so a refusal is its mistake and must not let it fill the log.
+    [LoggerMessage(409, LogLevel.Debug, "Refused {Transport} request {ConnectionId} with 400: {Reason}", EventName = "ResumeRefused")]
+    public static partial void ResumeRefused(ILogger logger, string transport, string connectionId, string reason);
 
     [LoggerMessage(600, LogLevel.Information, "PgNotifyHub outbox reader {ReaderName} is reading pgnotifyhub.outbox {Start}.", EventName = "OutboxReading")]
     public static partial void OutboxReading(ILogger logger, string readerName, string start);

@@ -28,6 +28,7 @@ internal sealed class PgNotifyHubMetrics
         public const string ResolverFailed = "resolver_failed";
         public const string MaxConnections = "max_connections";
         public const string Misconfigured = "misconfigured";
+        public const string InvalidResume = "invalid_resume";
     }
 
     private readonly Counter<long> _received;
@@ -53,7 +54,7 @@ internal sealed class PgNotifyHubMetrics
         _received = meter.CreateCounter<long>("pgnotifyhub.notifications.received", "{notification}", "Notifications received from PostgreSQL.");
         _invalid = meter.CreateCounter<long>("pgnotifyhub.notifications.invalid", "{notification}", "Notifications dropped because their payload is not 'audience,{json object}'.");
         _closedByServer = meter.CreateCounter<long>("pgnotifyhub.connections.closed_by_server", "{connection}", "Connections the server closed, by transport and reason (slow_consumer, message_too_big, authentication_expired, resync).");
-        _refused = meter.CreateCounter<long>("pgnotifyhub.connections.refused", "{connection}", "Connections refused, by transport and reason (origin, audiences, resolver_failed, max_connections, authentication_expired, misconfigured).");
+        _refused = meter.CreateCounter<long>("pgnotifyhub.connections.refused", "{connection}", "Connections refused, by transport and reason (origin, audiences, resolver_failed, max_connections, authentication_expired, invalid_resume, misconfigured).");
         _connections = meter.CreateUpDownCounter<long>("pgnotifyhub.connections.active", "{connection}", "Connections receiving notifications, by transport.");
         _delivered = meter.CreateCounter<long>("pgnotifyhub.notifications.delivered", "{notification}", "Notifications written to a connection or handed to an in-process subscription, by transport.");
         _reconnects = meter.CreateCounter<long>("pgnotifyhub.listener.reconnects", "{connection}", "Times the listener connected again after losing its connection.");
@@ -80,6 +81,21 @@ internal sealed class PgNotifyHubMetrics
             () => double.IsNaN(usage()) ? [] : [new Measurement<double>(usage())],
             "1",
             "Fraction of PostgreSQL's NOTIFY queue in use (pg_notification_queue_usage()), at the last heartbeat.");
+
+    /// <summary>Reports the replay buffers' memory, as counted against the budget, and the routes they keep numbers for.</summary>
+    public void ObserveReplay(Func<(long Bytes, int Routes)> footprint)
+    {
+        _meter.CreateObservableGauge("pgnotifyhub.replay.size", () => footprint().Bytes, "By", "Memory held for replay and sequence numbers, as counted against PgNotifyHub:ReplayBufferMaxBytes.");
+        _meter.CreateObservableGauge("pgnotifyhub.replay.routes", () => footprint().Routes, "{route}", "Channel and audience pairs whose sequence numbers and replay buffers are kept.");
+    }
+
+    /// <summary>Reports how long the oldest unread outbox message has waited, once the outbox reader has measured it.</summary>
+    public void ObserveOutboxLag(Func<double> seconds) =>
+        _meter.CreateObservableGauge<double>(
+            "pgnotifyhub.outbox.lag",
+            () => double.IsNaN(seconds()) ? [] : [new Measurement<double>(seconds())],
+            "s",
+            "Age of the oldest outbox message not read yet (0 when none): a transaction left open anywhere in the cluster holds every later one back.");
 
     public void NotificationReceived()
     {

@@ -23,10 +23,14 @@ internal static class NotificationParser
     // Only JSON's own whitespace: string.Trim() would also remove characters JSON treats as garbage.
     private const string JsonWhitespace = " \t\r\n";
 
-    // A NOTIFY payload is at most 7,999 bytes, so depth is bounded by the payload; the reader is iterative.
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 8_000 };
+    // Any depth the payload can hold: the reader is iterative, and a durable message (jsonb, up to 1 MiB) as deep as
+    // PostgreSQL accepted it must not be dropped here.
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = int.MaxValue };
 
-    // Keyed by channel: notifications only arrive on channels the listener chose, so the cache stays small.
+    // Channels are few: the listener's, and the outbox's, whose rows may name any channel. Past this many, a channel
+    // is encoded with each message rather than kept.
+    private const int MaxEncodedChannels = 1024;
+
     private static readonly ConcurrentDictionary<string, byte[]> EncodedChannels = new(StringComparer.Ordinal);
 
     /// <param name="channel">The channel the payload arrived on.</param>
@@ -63,7 +67,9 @@ internal static class NotificationParser
             return false;
         }
 
-        var encodedChannel = EncodedChannels.GetOrAdd(channel, EncodeChannel);
+        var encodedChannel = EncodedChannels.TryGetValue(channel, out var cached) ? cached
+            : EncodedChannels.Count < MaxEncodedChannels ? EncodedChannels.GetOrAdd(channel, EncodeChannel)
+            : EncodeChannel(channel);
         var objectLength = Encoding.UTF8.GetByteCount(json);
         var envelopeLength = PayloadPrefix.Length + objectLength + ChannelPrefix.Length + encodedChannel.Length
             + IdPrefix.Length + GuidLength + EnvelopeSuffix.Length;

@@ -13,7 +13,7 @@ internal static class Settings
     /// <param name="channel">The one channel the server listens on; unique per test.</param>
     /// <param name="applicationName">Shown for the listener's backend in pg_stat_activity; unique when a test must find it.</param>
     /// <param name="audiencesFromHeader">Audiences from <see cref="AudienceHeader"/>, refusing connections without it, instead of everyone in <c>default</c>.</param>
-    /// <param name="devSender">Maps <c>POST /dev/notify</c>.</param>
+    /// <param name="devSender">Maps <c>POST /dev/notify</c>, in the Development environment, the only one it starts in unless forced.</param>
     public static Dictionary<string, string> Server(
         PostgresFixture postgres,
         string channel,
@@ -32,6 +32,11 @@ internal static class Settings
             // These pages connect without tokens; the server refuses to start open unless told to.
             ["Authentication:AllowAnonymous"] = "true",
         };
+        if (devSender)
+        {
+            settings["ASPNETCORE_ENVIRONMENT"] = "Development";
+        }
+
         if (audiencesFromHeader)
         {
             settings["Audiences:Source"] = "Header";

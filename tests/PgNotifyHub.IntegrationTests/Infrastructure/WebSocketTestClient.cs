@@ -49,6 +49,7 @@ public sealed class WebSocketTestClient : NotifyTestClient
     /// <param name="origin">The Origin header a browser page would send; null to send none, as non-browser clients do.</param>
     /// <param name="accessToken">A bearer token for the Authorization header; null to send none.</param>
     /// <param name="subprotocol">A WebSocket subprotocol to ask for, e.g. <c>pgnotifyhub.v1</c> for the sequenced envelope.</param>
+    /// <param name="host">The Host header, as a browser sends it for the name in the page's URL; null for the server's address.</param>
     /// <param name="cancellationToken">Cancels the connect.</param>
     public static async Task<WebSocketTestClient> ConnectAsync(
         Uri baseUri,
@@ -59,9 +60,10 @@ public sealed class WebSocketTestClient : NotifyTestClient
         string? origin = null,
         string? accessToken = null,
         string? subprotocol = null,
+        string? host = null,
         CancellationToken cancellationToken = default)
     {
-        var socket = CreateSocket(audienceHeader, origin, accessToken);
+        var socket = CreateSocket(audienceHeader, origin, accessToken, host);
         if (subprotocol is not null)
         {
             socket.Options.AddSubProtocol(subprotocol);
@@ -101,20 +103,36 @@ public sealed class WebSocketTestClient : NotifyTestClient
 
     /// <summary>Connects from a browser page of <paramref name="origin"/>, expecting a refusal; returns the HTTP status.</summary>
     public static Task<HttpStatusCode> ConnectExpectingRefusalAsync(Uri baseUri, string? audienceHeader, string? origin, CancellationToken cancellationToken) =>
-        RefusalStatusAsync(baseUri, "/ws", audienceHeader, origin, accessToken: null, cancellationToken);
+        RefusalStatusAsync(baseUri, "/ws", audienceHeader, origin, accessToken: null, subprotocol: null, host: null, cancellationToken);
+
+    /// <summary>
+    /// Connects to <paramref name="path"/> as a page at <paramref name="origin"/> whose URL names <paramref name="host"/>
+    /// (the Host header) would, expecting a refusal; returns the HTTP status.
+    /// </summary>
+    public static Task<HttpStatusCode> ConnectAsPageExpectingRefusalAsync(Uri baseUri, string path, string origin, string host, CancellationToken cancellationToken) =>
+        RefusalStatusAsync(baseUri, path, audienceHeader: null, origin, accessToken: null, subprotocol: null, host, cancellationToken);
 
     /// <summary>
     /// Connects to <paramref name="path"/> (which may carry a query string) with a bearer token in the Authorization
     /// header (null: none), expecting a refusal; returns the HTTP status.
     /// </summary>
     public static Task<HttpStatusCode> ConnectWithTokenExpectingRefusalAsync(Uri baseUri, string path, string? accessToken, CancellationToken cancellationToken) =>
-        RefusalStatusAsync(baseUri, path, audienceHeader: null, origin: null, accessToken, cancellationToken);
+        RefusalStatusAsync(baseUri, path, audienceHeader: null, origin: null, accessToken, subprotocol: null, host: null, cancellationToken);
+
+    /// <summary>Connects to <paramref name="path"/> asking for <paramref name="subprotocol"/>, expecting a refusal; returns the HTTP status.</summary>
+    public static Task<HttpStatusCode> ConnectWithSubprotocolExpectingRefusalAsync(Uri baseUri, string path, string subprotocol, CancellationToken cancellationToken) =>
+        RefusalStatusAsync(baseUri, path, audienceHeader: null, origin: null, accessToken: null, subprotocol, host: null, cancellationToken);
 
     private static async Task<HttpStatusCode> RefusalStatusAsync(
-        Uri baseUri, string path, string? audienceHeader, string? origin, string? accessToken, CancellationToken cancellationToken)
+        Uri baseUri, string path, string? audienceHeader, string? origin, string? accessToken, string? subprotocol, string? host, CancellationToken cancellationToken)
     {
-        using var socket = CreateSocket(audienceHeader, origin, accessToken);
+        using var socket = CreateSocket(audienceHeader, origin, accessToken, host);
         socket.Options.CollectHttpResponseDetails = true;
+        if (subprotocol is not null)
+        {
+            socket.Options.AddSubProtocol(subprotocol);
+        }
+
         try
         {
             await socket.ConnectAsync(WebSocketUri(baseUri, path), cancellationToken);
@@ -234,9 +252,14 @@ public sealed class WebSocketTestClient : NotifyTestClient
         return true;
     }
 
-    private static ClientWebSocket CreateSocket(string? audienceHeader, string? origin, string? accessToken)
+    private static ClientWebSocket CreateSocket(string? audienceHeader, string? origin, string? accessToken, string? host)
     {
         var socket = new ClientWebSocket();
+        if (host is not null)
+        {
+            socket.Options.SetRequestHeader("Host", host);
+        }
+
         if (accessToken is not null)
         {
             socket.Options.SetRequestHeader("Authorization", "Bearer " + accessToken);

@@ -1,27 +1,26 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using PgNotifyHub.Internal;
+using Microsoft.AspNetCore.Http.Connections;
 
 namespace PgNotifyHub.Transports.SignalR;
 
 /// <summary>
-/// Runs ahead of SignalR on every request of one mapped hub (negotiate, WebSocket, polls): refuses foreign
-/// origins, and hands the endpoint's settings to the <see cref="NotifyHubLifetimeManager"/>.
+/// Runs ahead of SignalR on every request of one mapped hub (negotiate, WebSocket, polls): applies the
+/// <see cref="HandshakeChecks"/>, and hands the endpoint's settings and what the request asked for to the
+/// <see cref="NotifyHubLifetimeManager"/>.
 /// </summary>
-internal sealed class HubRequestGate(EndpointSettings endpoint, IOptions<PgNotifyHubOptions> options, PgNotifyHubMetrics metrics, ILogger<HubRequestGate> logger)
+internal sealed class HubRequestGate(EndpointSettings endpoint, HttpConnectionDispatcherOptions transports, HandshakeChecks checks)
 {
-    public RequestDelegate Wrap(RequestDelegate next) => context =>
+    public RequestDelegate Wrap(RequestDelegate next) => async context =>
     {
-        if (!OriginPolicy.Allows(context, options.Value.AllowedOrigins, out var origin))
+        // SignalR closes a connection whose authentication expired, once a second: one that had already expired
+        // would receive until then.
+        if (await checks.CheckAsync(context, HubConnectionSink.Transport, transports.CloseOnAuthenticationExpiration, resumeRefusal: null) is not { } handshake)
         {
-            Log.OriginRefused(logger, HubConnectionSink.Transport, context.TraceIdentifier, origin);
-            metrics.ConnectionRefused(HubConnectionSink.Transport, PgNotifyHubMetrics.Reasons.Origin);
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return Task.CompletedTask;
+            return;
         }
 
         context.Items[NotifyHubLifetimeManager.EndpointSettingsKey] = endpoint;
-        return next(context);
+        context.Items[NotifyHubLifetimeManager.HandshakeKey] = handshake;
+        await next(context);
     };
 }

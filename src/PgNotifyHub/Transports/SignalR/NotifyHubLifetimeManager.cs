@@ -35,6 +35,9 @@ internal sealed class NotifyHubLifetimeManager(
     /// </summary>
     public static readonly object EndpointSettingsKey = new();
 
+    /// <summary>The <see cref="HttpContext.Items"/> key of the request's <see cref="Handshake"/>, set with the endpoint's settings.</summary>
+    public static readonly object HandshakeKey = new();
+
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
         await base.OnConnectedAsync(connection);
@@ -46,7 +49,7 @@ internal sealed class NotifyHubLifetimeManager(
             return;
         }
 
-        if (httpContext.Items[EndpointSettingsKey] is not EndpointSettings endpoint)
+        if (httpContext.Items[EndpointSettingsKey] is not EndpointSettings endpoint || httpContext.Items[HandshakeKey] is not Handshake handshake)
         {
             Refuse(connection, "the hub was mapped with MapHub<NotifyHub>; map it with MapPgNotifyHub, which gives it its channels.", PgNotifyHubMetrics.Reasons.Misconfigured);
             return;
@@ -77,22 +80,30 @@ internal sealed class NotifyHubLifetimeManager(
             await AddToGroupAsync(connection.ConnectionId, NotifyHub.GroupName(audience), connection.ConnectionAborted);
         }
 
-        // Taken last, right before the sink that gives it back on disconnect, so no failure can leak it.
+        // Taken last: once the sink is stored in the connection's items, the disconnect gives it back.
         if (!limit.TryAcquire())
         {
             Refuse(connection, limit.Refusal, PgNotifyHubMetrics.Reasons.MaxConnections);
             return;
         }
 
-        // A reconnecting client passes where it left off (an empty value on its first connection asks only for its
-        // position); what cannot be read only costs it the replay.
-        ResumePosition? resume = null;
-        var resumes = httpContext.Request.Query.TryGetValue(ResumePosition.QueryParameter, out var resumeValue);
-        var resumeText = resumeValue.ToString();
-        var resumeInvalid = resumeText.Length > 0 && !ResumePosition.TryParse(resumeText, out resume);
-        var sink = new HubConnectionSink(connection, endpoint.RoutesFor(audiences), options.Value.SendQueueCapacity, resumes, metrics, logger);
-        connection.Items[SinkKey] = sink;
-        history.Join(sink, resume, resumeInvalid);
+        HubConnectionSink? sink = null;
+        try
+        {
+            sink = new HubConnectionSink(connection, endpoint.RoutesFor(audiences), options.Value.SendQueueCapacity, handshake.AsksForPosition, metrics, logger);
+            history.Join(sink, handshake.Resume);
+            connection.Items[SinkKey] = sink;
+        }
+        catch
+        {
+            if (sink is not null)
+            {
+                router.Unregister(sink);
+            }
+
+            limit.Release();
+            throw;
+        }
 
         metrics.ConnectionOpened(HubConnectionSink.Transport, sink);
         Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));

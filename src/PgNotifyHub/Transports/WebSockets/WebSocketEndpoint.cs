@@ -16,6 +16,7 @@ internal sealed class WebSocketEndpoint(
     NotificationRouter router,
     NotificationHistory history,
     ConnectionLimit limit,
+    HandshakeChecks checks,
     IOptions<PgNotifyHubOptions> options,
     IHostApplicationLifetime lifetime,
     PgNotifyHubMetrics metrics,
@@ -25,11 +26,15 @@ internal sealed class WebSocketEndpoint(
     public async Task HandleAsync(HttpContext context)
     {
         var settings = options.Value;
-        if (!OriginPolicy.Allows(context, settings.AllowedOrigins, out var origin))
+        // pgws pages get pgws's envelope; clients that ask for the subprotocol get sequence numbers, resync and replay.
+        var sequenced = context.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSink.SequencedSubprotocol);
+        var handshake = await checks.CheckAsync(
+            context,
+            WebSocketSink.Transport,
+            settings.CloseOnAuthenticationExpiry,
+            sequenced ? null : $"The resume parameter needs the WebSocket subprotocol {WebSocketSink.SequencedSubprotocol}.");
+        if (handshake is null)
         {
-            Log.OriginRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, origin);
-            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.Origin);
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
 
@@ -37,32 +42,6 @@ internal sealed class WebSocketEndpoint(
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.Response.WriteAsync("This endpoint accepts WebSocket requests only.", context.RequestAborted);
-            return;
-        }
-
-        // pgws pages get pgws's envelope; clients that ask for the subprotocol get sequence numbers, resync and replay.
-        var sequenced = context.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSink.SequencedSubprotocol);
-        ResumePosition? resume = null;
-        var resumeText = context.Request.Query[ResumePosition.QueryParameter].ToString();
-        if (resumeText.Length > 0 && !(sequenced && ResumePosition.TryParse(resumeText, out resume)))
-        {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync(
-                sequenced
-                    ? """The resume parameter must be {"stream":"…","positions":[{"channel":"…","audience":"…","seq":0}]}."""
-                    : $"The resume parameter needs the WebSocket subprotocol {WebSocketSink.SequencedSubprotocol}.",
-                context.RequestAborted);
-            return;
-        }
-
-        // Authentication tolerates some clock skew, so credentials may arrive a little past their expiry: they are
-        // refused here rather than accepted and closed at once.
-        var expiresUtc = settings.CloseOnAuthenticationExpiry ? AuthenticationExpiry.Of(context) : null;
-        if (expiresUtc is { } expired && expired <= timeProvider.GetUtcNow())
-        {
-            Log.ExpiredAuthenticationRefused(logger, context.TraceIdentifier, expired);
-            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.AuthenticationExpired);
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
 
@@ -99,12 +78,22 @@ internal sealed class WebSocketEndpoint(
         // Registered before the handshake completes, so a client that sees its socket open misses nothing.
         using var sink = new WebSocketSink(
             endpoint.RoutesFor(audiences), settings.SendQueueCapacity, settings.SlowConsumerPolicy, sequenced, settings.MaxClientMessageSize, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
-        history.Join(sink, resume);
-        metrics.ConnectionOpened(WebSocketSink.Transport, sink);
-        Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
-        using var expiry = expiresUtc is { } expires ? AuthenticationExpiry.Start(expires, timeProvider, sink.CloseForExpiredAuthentication) : null;
         try
         {
+            history.Join(sink, handshake.Resume);
+        }
+        catch
+        {
+            router.Unregister(sink);
+            limit.Release();
+            throw;
+        }
+
+        metrics.ConnectionOpened(WebSocketSink.Transport, sink);
+        Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
+        try
+        {
+            using var expiry = handshake.AuthenticationExpiresUtc is { } expires ? AuthenticationExpiry.Start(expires, timeProvider, sink.CloseForExpiredAuthentication) : null;
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
             {
                 KeepAliveInterval = settings.WebSocketKeepAliveInterval,

@@ -1,14 +1,13 @@
 using System.Diagnostics;
-using PgNotifyHub.IntegrationTests.Infrastructure;
 
-namespace PgNotifyHub.BrowserTests.Infrastructure;
+namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// The standalone server as an operator runs it: its own process (<c>dotnet PgNotifyHub.Server.dll</c> from this
 /// test's output, where the build copied it with clients/browser), configured only through environment variables,
 /// on Kestrel at http://127.0.0.1 and a port it picks unless one is given.
 /// </summary>
-internal sealed class ServerProcess : IAsyncDisposable
+public sealed class ServerProcess : IAsyncDisposable
 {
     private const string ListeningLine = "Now listening on: ";
 
@@ -42,6 +41,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     public Uri BaseUri { get; private set; } = null!;
+
+    /// <summary>The server's process id, to read its resources from /proc.</summary>
+    public int ProcessId => _process.Id;
 
     /// <summary>Everything the server has printed so far, for assertions and failure messages.</summary>
     public string Output

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 
-namespace PgNotifyHub.Transports.WebSockets;
+namespace PgNotifyHub.Transports;
 
 /// <summary>
 /// When the authentication of a raw socket's request expires, and the timer that acts on it. The expiry is the one
