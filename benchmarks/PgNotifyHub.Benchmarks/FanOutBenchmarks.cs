@@ -2,15 +2,16 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
 using PgNotifyHub.Listening;
 using PgNotifyHub.Parsing;
+using PgNotifyHub.Routing;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Benchmarks;
 
 /// <summary>
-/// The whole per-message path: parse once, fan out through the router into every recipient's bounded queue,
+/// The whole per-message path: parse once, number it, fan out through the router into every recipient's bounded queue,
 /// and take it out again as a sender would. Allocations must not grow with <see cref="Recipients"/>.
 /// </summary>
 /// <remarks>
@@ -22,7 +23,7 @@ public class FanOutBenchmarks
 {
     private const string Audience = "acme";
 
-    private readonly NotificationRouter _router = new(NullLogger<NotificationRouter>.Instance);
+    private NotificationSequencer _sequencer = null!;
     private readonly string _payload = Payloads.Create(256);
     private ServiceProvider _services = null!;
     private PgNotificationSubscription[] _recipients = [];
@@ -36,9 +37,12 @@ public class FanOutBenchmarks
     {
         _services = new ServiceCollection().AddMetrics().AddSingleton<PgNotifyHubMetrics>().BuildServiceProvider();
         var metrics = _services.GetRequiredService<PgNotifyHubMetrics>();
-        var channels = new ListenedChannels(Options.Create(new PgNotifyHubOptions()));
+        // Nothing kept for replay, so what is measured is the path itself.
+        var options = new PgNotifyHubOptions { SendQueueCapacity = 16, ReplayBufferSize = 0 };
+        _sequencer = new NotificationSequencer(new NotificationRouter(NullLogger<NotificationRouter>.Instance), metrics, TimeProvider.System, Options.Create(options));
+        var channels = new ListenedChannels(Options.Create(options));
         _recipients = [.. Enumerable.Range(0, Recipients).Select(_ => new PgNotificationSubscription(
-            new Route(Payloads.Channel, Audience), 16, SlowConsumerPolicy.Close, channels.Acquire([Payloads.Channel]), _router, metrics, NullLogger.Instance))];
+            new Route(Payloads.Channel, Audience), options, channels.Acquire([Payloads.Channel]), _sequencer, metrics, NullLogger.Instance))];
         _queues = [.. _recipients.Select(recipient => recipient.GetAsyncEnumerator())];
     }
 
@@ -57,7 +61,7 @@ public class FanOutBenchmarks
     public int ParseFanOutAndDrain()
     {
         NotificationParser.TryParse(Payloads.Channel, _payload, timestampProperty: null, out var notification, out _);
-        _router.Post(notification!);
+        _sequencer.Publish(notification!);
         var delivered = 0;
         foreach (var queue in _queues)
         {

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
-using PgNotifyHub;
 
 namespace PgNotifyHub.Server;
 

@@ -73,7 +73,7 @@ static string ConnectionString(IConfiguration configuration)
 // Audiences:Source "Default" puts everyone in Audiences:Default; "Header" trusts a header set by a reverse
 // proxy (comma-separated audiences), and refuses connections without it; "Claim" reads a claim of the
 // connection's token (Authentication:Jwt).
-static AudienceResolver AudienceResolver(IConfigurationSection audiences)
+static PgNotifyHubAudienceResolver AudienceResolver(IConfigurationSection audiences)
 {
     var source = audiences["Source"] ?? "Default";
     if (source.Equals("Default", StringComparison.OrdinalIgnoreCase))

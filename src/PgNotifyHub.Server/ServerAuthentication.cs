@@ -92,7 +92,7 @@ internal static partial class ServerAuthentication
     /// claim (<c>"tenant": ["a", "b"]</c>) is read as one claim per element. A token without it has no audience, so
     /// its connection is refused.
     /// </summary>
-    public static AudienceResolver AudiencesFromClaim(IConfigurationSection audiences)
+    public static PgNotifyHubAudienceResolver AudiencesFromClaim(IConfigurationSection audiences)
     {
         var claim = Setting(audiences, "Claim")
             ?? throw new InvalidOperationException("Audiences:Claim must name the token's claim that holds the audiences when Audiences:Source is Claim, e.g. tenant.");

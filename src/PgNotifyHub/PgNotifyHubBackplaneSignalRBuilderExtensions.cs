@@ -24,7 +24,7 @@ public static class PgNotifyHubBackplaneSignalRBuilderExtensions
     /// Messages are published with <c>pg_notify</c> from a small connection pool and received through PgNotifyHub's one
     /// listener connection (added with the <c>PgNotifyHub</c> configuration section if
     /// <see cref="PgNotifyHubServiceCollectionExtensions.AddPgNotifyHub(IServiceCollection, Action{PgNotifyHubOptions})"/>
-    /// was not called), so a node holds one LISTEN connection whatever the number of hubs. <see cref="NotifyHub"/> keeps
+    /// was not called), so a node holds one LISTEN connection whatever the number of hubs. <see cref="PgNotificationHub"/> keeps
     /// its own lifetime manager: every node receives NOTIFYs from PostgreSQL itself, never relayed by another node.
     /// Messages published while a node's listener is disconnected are lost to that node's clients. Options are
     /// validated when the host starts.
@@ -55,8 +55,8 @@ public static class PgNotifyHubBackplaneSignalRBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgNotifyHubBackplaneOptions>, BackplaneOptionsValidator>());
         services.AddSingleton<BackplaneDatabase>();
         services.AddSingleton<BackplanePublisher>();
-        // Open generic, so it serves the application's hubs only: the closed registration for NotifyHub wins over it.
-        services.AddSingleton(typeof(HubLifetimeManager<>), typeof(PgNotifyHubLifetimeManager<>));
+        // Open generic, so it serves the application's hubs only: the closed registration for PgNotificationHub wins over it.
+        services.AddSingleton(typeof(HubLifetimeManager<>), typeof(PostgresHubLifetimeManager<>));
         return signalr;
     }
 }

@@ -15,9 +15,9 @@ namespace PgNotifyHub;
 public static class PgNotifyHubEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the SignalR hub <see cref="NotifyHub"/> on the application's default channels, with SignalR's default
+    /// Maps the SignalR hub <see cref="PgNotificationHub"/> on the application's default channels, with SignalR's default
     /// transport options.
-    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
+    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyHubEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
@@ -27,8 +27,8 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         endpoints.MapPgNotifyHub(pattern, static _ => { }, static _ => { });
 
     /// <summary>
-    /// Maps the SignalR hub <see cref="NotifyHub"/> on the application's default channels.
-    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
+    /// Maps the SignalR hub <see cref="PgNotificationHub"/> on the application's default channels.
+    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyHubEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
@@ -45,9 +45,9 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         endpoints.MapPgNotifyHub(pattern, static _ => { }, configure);
 
     /// <summary>
-    /// Maps the SignalR hub <see cref="NotifyHub"/> with its own channels, e.g.
+    /// Maps the SignalR hub <see cref="PgNotificationHub"/> with its own channels, e.g.
     /// <c>MapPgNotifyHub("/hub/orders", o =&gt; o.Channels = ["orders"])</c>.
-    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
+    /// See <see cref="MapPgNotifyHub(IEndpointRouteBuilder, string, Action{PgNotifyHubEndpointOptions}, Action{HttpConnectionDispatcherOptions})"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/hub/orders</c>.</param>
@@ -58,11 +58,11 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     public static HubEndpointConventionBuilder MapPgNotifyHub(
         this IEndpointRouteBuilder endpoints,
         [StringSyntax("Route")] string pattern,
-        Action<PgNotifyEndpointOptions> configure) =>
+        Action<PgNotifyHubEndpointOptions> configure) =>
         endpoints.MapPgNotifyHub(pattern, configure, static _ => { });
 
     /// <summary>
-    /// Maps the SignalR hub <see cref="NotifyHub"/>: every notification on one of the endpoint's channels for one
+    /// Maps the SignalR hub <see cref="PgNotificationHub"/>: every notification on one of the endpoint's channels for one
     /// of a connection's audiences arrives as the client method <c>notify</c>. The hub can be mapped several
     /// times with different channels; all share the single listener connection.
     /// </summary>
@@ -79,7 +79,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     public static HubEndpointConventionBuilder MapPgNotifyHub(
         this IEndpointRouteBuilder endpoints,
         [StringSyntax("Route")] string pattern,
-        Action<PgNotifyEndpointOptions> configure,
+        Action<PgNotifyHubEndpointOptions> configure,
         Action<HttpConnectionDispatcherOptions> configureTransports)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -91,7 +91,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         // Set before the application's own transport settings, which may override it.
         var closeOnAuthenticationExpiry = endpoints.ServiceProvider.GetRequiredService<IOptions<PgNotifyHubOptions>>().Value.CloseOnAuthenticationExpiry;
         HttpConnectionDispatcherOptions? transportOptions = null;
-        var hub = endpoints.MapHub<NotifyHub>(pattern, transports =>
+        var hub = endpoints.MapHub<PgNotificationHub>(pattern, transports =>
         {
             transports.CloseOnAuthenticationExpiration = closeOnAuthenticationExpiry;
             configureTransports(transports);
@@ -104,7 +104,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps the raw WebSocket endpoint on the application's default channels.
-    /// See <see cref="MapPgNotifyWebSocket(IEndpointRouteBuilder, string, Action{PgNotifyEndpointOptions})"/>.
+    /// See <see cref="MapPgNotifyWebSocket(IEndpointRouteBuilder, string, Action{PgNotifyHubEndpointOptions})"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route, e.g. <c>/ws</c>.</param>
@@ -128,7 +128,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     public static IEndpointConventionBuilder MapPgNotifyWebSocket(
         this IEndpointRouteBuilder endpoints,
         [StringSyntax("Route")] string pattern,
-        Action<PgNotifyEndpointOptions> configure)
+        Action<PgNotifyHubEndpointOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrEmpty(pattern);
@@ -148,12 +148,12 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         return endpoints.Map(pattern, pipeline.Build()).WithDisplayName("PgNotifyHub WebSocket " + pattern);
     }
 
-    private static EndpointSettings CreateEndpointSettings(IEndpointRouteBuilder endpoints, Action<PgNotifyEndpointOptions> configure, string endpointName)
+    private static EndpointSettings CreateEndpointSettings(IEndpointRouteBuilder endpoints, Action<PgNotifyHubEndpointOptions> configure, string endpointName)
     {
         var services = endpoints.ServiceProvider;
         var listened = services.GetService<ListenedChannels>() ?? throw new InvalidOperationException(
             "PgNotifyHub's services are not registered: call builder.Services.AddPgNotifyHub(...) before mapping its endpoints.");
-        var endpointOptions = new PgNotifyEndpointOptions();
+        var endpointOptions = new PgNotifyHubEndpointOptions();
         configure(endpointOptions);
         return EndpointSettings.Create(endpointOptions, endpointName, listened, services.GetRequiredService<IOptions<PgNotifyHubOptions>>());
     }

@@ -70,11 +70,11 @@ public sealed class PgNotifyHubOptions
 
     /// <summary>
     /// What happens when a raw WebSocket's or an in-process subscription's send queue is full. Default:
-    /// <see cref="PgNotifyHub.SlowConsumerPolicy.Close"/>. SignalR connections are always closed: a message handed
+    /// <see cref="PgNotifyHub.PgNotifyHubSlowConsumerPolicy.Close"/>. SignalR connections are always closed: a message handed
     /// to SignalR cannot be taken back, so there is no oldest message to drop. Every dropped message is counted
     /// (<c>pgnotifyhub.notifications.dropped</c>).
     /// </summary>
-    public SlowConsumerPolicy SlowConsumerPolicy { get; set; } = SlowConsumerPolicy.Close;
+    public PgNotifyHubSlowConsumerPolicy SlowConsumerPolicy { get; set; } = PgNotifyHubSlowConsumerPolicy.Close;
 
     /// <summary>
     /// The top-level property of a payload's JSON object that holds the time it was sent, from which the meter
@@ -102,7 +102,7 @@ public sealed class PgNotifyHubOptions
 
     /// <summary>
     /// The memory the replay buffers and sequence counters of all channels and audiences may hold together, in bytes:
-    /// about twice each kept payload (its two ready-made frames), and a few hundred bytes plus three times the audience
+    /// about twice each kept payload (its two ready-made frames), and a few hundred bytes plus twice the audience
     /// for each channel and audience. Default: 64 MiB. Once it is reached, the channel and audience pairs without a
     /// connection are forgotten, least recently published first (a client that resumes one is told to resync), and then
     /// the one being published to gives up its oldest notifications. 0 keeps none.
@@ -110,7 +110,7 @@ public sealed class PgNotifyHubOptions
     public long ReplayBufferMaxBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>Durable mode: messages sent with <c>pgnotifyhub.send(…)</c> through the outbox table. Off by default.</summary>
-    public PgNotifyOutboxOptions Outbox { get; set; } = new();
+    public PgNotifyHubOutboxOptions Outbox { get; set; } = new();
 
     /// <summary>The interval of WebSocket keep-alive pings on the raw endpoint. Default: 30 s.</summary>
     public TimeSpan WebSocketKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -159,7 +159,7 @@ public sealed class PgNotifyHubOptions
     /// <summary>
     /// The largest message a client may send, in bytes. Clients only receive, so anything they send is read and
     /// discarded; this bounds what that costs. Default: 4096. A raw socket that sends more is closed with 1009
-    /// (message too big); on SignalR it is the <see cref="NotifyHub"/>'s <c>MaximumReceiveMessageSize</c>, and SignalR
+    /// (message too big); on SignalR it is the <see cref="PgNotificationHub"/>'s <c>MaximumReceiveMessageSize</c>, and SignalR
     /// closes the connection with an error. At least 256.
     /// </summary>
     public int MaxClientMessageSize { get; set; } = 4096;
@@ -168,5 +168,5 @@ public sealed class PgNotifyHubOptions
     /// Resolves the audiences of each connection from its HTTP request. Default: every connection is in the
     /// single audience <c>default</c>. Not bindable from configuration.
     /// </summary>
-    public AudienceResolver AudienceResolver { get; set; } = static _ => new([DefaultAudience]);
+    public PgNotifyHubAudienceResolver AudienceResolver { get; set; } = static _ => new([DefaultAudience]);
 }

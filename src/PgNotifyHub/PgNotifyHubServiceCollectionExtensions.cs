@@ -3,10 +3,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using PgNotifyHub.Delivery;
+using PgNotifyHub.Configuration;
+using PgNotifyHub.Diagnostics;
 using PgNotifyHub.Durable;
-using PgNotifyHub.Internal;
 using PgNotifyHub.Listening;
+using PgNotifyHub.Routing;
+using PgNotifyHub.Sequencing;
 using PgNotifyHub.Transports;
 using PgNotifyHub.Transports.SignalR;
 
@@ -27,7 +29,7 @@ public static class PgNotifyHubServiceCollectionExtensions
     public static IServiceCollection AddPgNotifyHub(this IServiceCollection services) => services.AddPgNotifyHub(static _ => { });
 
     /// <summary>
-    /// Adds the PostgreSQL listener (with <see cref="PgNotifyListener"/> for in-process subscriptions), the
+    /// Adds the PostgreSQL listener (with <see cref="PgNotificationSubscriber"/> for in-process subscriptions), the
     /// dispatcher, SignalR and the raw WebSocket endpoint's services, with
     /// <see cref="PgNotifyHubOptions"/> bound from the <c>PgNotifyHub</c> configuration section and then
     /// <paramref name="configure"/>. Options are validated when the host starts; invalid settings stop it with
@@ -68,11 +70,11 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         // AddHubOptions marks this hub's options as its own; without it SignalR ignores them for the global ones.
-        services.AddSignalR().AddHubOptions<NotifyHub>(_ => { });
+        services.AddSignalR().AddHubOptions<PgNotificationHub>(_ => { });
         // The envelope is embedded in the JSON hub protocol as raw bytes; another protocol an application
         // adds for its own hubs (MessagePack) could not carry it, so clients of this hub must speak JSON.
         // Clients call nothing, so what they may send is bounded like the raw endpoint's clients.
-        services.AddOptions<HubOptions<NotifyHub>>().PostConfigure<IOptions<PgNotifyHubOptions>>((hub, options) =>
+        services.AddOptions<HubOptions<PgNotificationHub>>().PostConfigure<IOptions<PgNotifyHubOptions>>((hub, options) =>
         {
             hub.SupportedProtocols = [JsonProtocolName];
             hub.MaximumReceiveMessageSize = options.Value.MaxClientMessageSize;
@@ -80,23 +82,25 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddSingleton<PgNotifyHubMetrics>();
         services.AddSingleton<NotificationQueue>();
         services.AddSingleton<NotificationRouter>();
-        services.AddSingleton<NotificationHistory>();
+        services.AddSingleton<INotificationFanOut>(provider => provider.GetRequiredService<NotificationRouter>());
+        services.AddSingleton<NotificationSequencer>();
         services.AddSingleton<ChannelConsumers>();
         services.AddSingleton<ListenedChannels>();
         services.AddSingleton<ConnectionLimit>();
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<HandshakeChecks>();
+        services.AddSingleton<ConnectionAdmission>();
         services.AddSingleton<NotificationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
         services.AddHostedService<NotificationDispatcher>();
         services.AddHostedService<OutboxReader>();
-        services.AddSingleton<HubLifetimeManager<NotifyHub>, NotifyHubLifetimeManager>();
-        services.AddSingleton(provider => new PgNotifyListener(
+        services.AddSingleton<HubLifetimeManager<PgNotificationHub>, NotifyHubLifetimeManager>();
+        services.AddSingleton(provider => new PgNotificationSubscriber(
             provider.GetRequiredService<ListenedChannels>(),
-            provider.GetRequiredService<NotificationRouter>(),
+            provider.GetRequiredService<NotificationSequencer>(),
             provider.GetRequiredService<IOptions<PgNotifyHubOptions>>(),
             provider.GetRequiredService<PgNotifyHubMetrics>(),
-            provider.GetRequiredService<ILogger<PgNotifyListener>>()));
+            provider.GetRequiredService<ILogger<PgNotificationSubscriber>>()));
         services.AddHealthChecks()
             .AddCheck<ListenerHealthCheck>(ListenerHealthCheck.Name, tags: [ReadinessTag])
             .AddCheck<NotifyQueueHealthCheck>(NotifyQueueHealthCheck.Name, tags: [ReadinessTag]);

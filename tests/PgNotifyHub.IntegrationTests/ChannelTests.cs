@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
-using PgNotifyHub.Delivery;
 using PgNotifyHub.IntegrationTests.Infrastructure;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.IntegrationTests;
 

@@ -1,8 +1,8 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using PgNotifyHub.Delivery;
 using PgNotifyHub.IntegrationTests.Infrastructure;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.IntegrationTests;
 
@@ -179,7 +179,7 @@ public sealed class DurableOutboxTests(PostgresFixture postgres)
         }
 
         await using var second = await StartDurableHostAsync(postgres, options => (options.Outbox.ReaderName, options.Channels) = (reader, [channel]));
-        var stream = second.Services.GetRequiredService<NotificationHistory>().Stream;
+        var stream = second.Services.GetRequiredService<NotificationSequencer>().Stream;
 
         // The catch-up went through the new stream: a client resuming it from the start gets exactly messages 2 to 4.
         var resumed = await second.ConnectSequencedAsync(Transport.SignalR, audience, second.ResumeFrom(stream, audience, 0));
@@ -222,7 +222,7 @@ public sealed class DurableOutboxTests(PostgresFixture postgres)
     public async Task Lone_messages_after_quiet_spells_longer_than_the_default_poll_interval_arrive_at_once()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var pollInterval = new PgNotifyOutboxOptions().PollInterval;
+        var pollInterval = new PgNotifyHubOutboxOptions().PollInterval;
         await using var host = await StartDurableHostAsync(postgres);
         var audience = Names.Audience();
         var client = await host.ConnectSequencedAsync(Transport.WebSocket, audience);

@@ -90,7 +90,7 @@ public sealed class LimitTests(PostgresFixture postgres)
         var client = await WebSocketTestClient.ConnectAsync(host.BaseUri, audience, path: "/hub", cancellationToken: cancellationToken).OrTimeout();
         host.Track(client);
         await client.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e", cancellationToken).OrTimeout();
-        await host.Router.WaitForSubscribersAsync(new PgNotifyHub.Delivery.Route(host.Channel, audience), 1, cancellationToken).OrTimeout();
+        await host.Router.WaitForSubscribersAsync(new PgNotifyHub.Sequencing.Route(host.Channel, audience), 1, cancellationToken).OrTimeout();
 
         await client.SendAsync("{\"type\":6}\u001e", cancellationToken).OrTimeout();
         Assert.True(client.IsConnected);

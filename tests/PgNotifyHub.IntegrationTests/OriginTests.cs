@@ -55,7 +55,7 @@ public sealed class OriginTests(PostgresFixture postgres)
             : await SignalRTestClient.ConnectAsync(host.BaseUri, audience, cancellationToken, origin: ownOrigin).OrTimeout();
         host.Track(client);
         // A SignalR client's start completes before the server registers it.
-        await host.Router.WaitForSubscribersAsync(new PgNotifyHub.Delivery.Route(host.Channel, audience), 1, cancellationToken).OrTimeout();
+        await host.Router.WaitForSubscribersAsync(new PgNotifyHub.Sequencing.Route(host.Channel, audience), 1, cancellationToken).OrTimeout();
 
         await host.AssertHearsOnlyItsOwnAudienceAsync(client, audience, Names.Audience());
     }

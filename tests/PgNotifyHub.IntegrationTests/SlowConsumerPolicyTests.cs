@@ -16,7 +16,7 @@ public sealed class SlowConsumerPolicyTests(PostgresFixture postgres)
         await using var host = await NotifyTestHost.StartAsync(postgres, options =>
         {
             options.SendQueueCapacity = capacity;
-            options.SlowConsumerPolicy = SlowConsumerPolicy.DropOldest;
+            options.SlowConsumerPolicy = PgNotifyHubSlowConsumerPolicy.DropOldest;
         });
         using var meter = new MeterTotals(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var audience = Names.Audience();
@@ -55,7 +55,7 @@ public sealed class SlowConsumerPolicyTests(PostgresFixture postgres)
         await using var host = await NotifyTestHost.StartAsync(postgres, options =>
         {
             options.SendQueueCapacity = 64;
-            options.SlowConsumerPolicy = SlowConsumerPolicy.DropOldest;
+            options.SlowConsumerPolicy = PgNotifyHubSlowConsumerPolicy.DropOldest;
         });
         using var meter = new MeterTotals(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var audience = Names.Audience();

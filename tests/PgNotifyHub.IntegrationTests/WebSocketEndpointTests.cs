@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using PgNotifyHub.Delivery;
 using PgNotifyHub.IntegrationTests.Infrastructure;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.IntegrationTests;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Postgres;
 
 namespace PgNotifyHub.Backplane;
 

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
+using PgNotifyHub.Postgres;
 
 namespace PgNotifyHub.Backplane;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Options;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Postgres;
 
 namespace PgNotifyHub.Backplane;
 

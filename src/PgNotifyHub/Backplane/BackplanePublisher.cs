@@ -2,7 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
 
 namespace PgNotifyHub.Backplane;
 

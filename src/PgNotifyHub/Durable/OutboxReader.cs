@@ -3,8 +3,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
+using PgNotifyHub.Listening;
+using PgNotifyHub.Postgres;
 
 namespace PgNotifyHub.Durable;
 
@@ -47,7 +48,7 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
     private readonly NotificationQueue _queue;
     private readonly ChannelConsumers _consumers;
     private readonly PgNotifyHubOptions _options;
-    private readonly PgNotifyOutboxOptions _outbox;
+    private readonly PgNotifyHubOutboxOptions _outbox;
     private readonly IServiceProvider _services;
     private NpgsqlDataSource _dataSource = null!;
     private bool _ownsDataSource;

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
+using PgNotifyHub.Postgres;
 
 namespace PgNotifyHub.Listening;
 
@@ -27,7 +27,8 @@ internal sealed class NotificationListener : BackgroundService
     private readonly ListenedChannels _channels;
     private readonly PgNotifyHubMetrics _metrics;
     private readonly ILogger<NotificationListener> _logger;
-    private ListeningSession _session = new();
+    // The backend of the connection on which LISTEN is in place; 0 while there is none.
+    private int _backendProcessId;
     private IReadOnlySet<string> _listened = new HashSet<string>();
     private double _notifyQueueUsage = double.NaN;
 
@@ -61,9 +62,16 @@ internal sealed class NotificationListener : BackgroundService
         }, out _ownsDataSource);
     }
 
-    public ListenerState State => Volatile.Read(ref _session).BackendProcessId.Task.IsCompleted
-        ? ListenerState.Listening
-        : ListenerState.Connecting;
+    public ListenerState State => BackendProcessId != 0 ? ListenerState.Listening : ListenerState.Connecting;
+
+    /// <summary>The process id of the backend on which LISTEN is in place; 0 while the listener has no connection.</summary>
+    public int BackendProcessId => Volatile.Read(ref _backendProcessId);
+
+    /// <summary>
+    /// Raised after <see cref="State"/> changed: once LISTEN is in place on a new connection, and when a connection
+    /// ends. Nothing in the library needs it: it lets a caller wait for a connection or a reconnect.
+    /// </summary>
+    public event Action? StateChanged;
 
     /// <summary>
     /// The fraction of PostgreSQL's NOTIFY queue in use (<c>pg_notification_queue_usage()</c>) at the last
@@ -73,26 +81,6 @@ internal sealed class NotificationListener : BackgroundService
 
     /// <summary>The channels LISTENed on the current connection; empty while there is none.</summary>
     public IReadOnlySet<string> Listened => Volatile.Read(ref _listened);
-
-    /// <summary>Completes with the backend's process id once LISTEN has been issued on a live connection.</summary>
-    public Task<int> WaitUntilListeningAsync(CancellationToken cancellationToken) =>
-        Volatile.Read(ref _session).BackendProcessId.Task.WaitAsync(cancellationToken);
-
-    /// <summary>Completes once listening on a connection other than the one of <paramref name="previousBackendProcessId"/>.</summary>
-    public async Task<int> WaitUntilReconnectedAsync(int previousBackendProcessId, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var session = Volatile.Read(ref _session);
-            var backend = await session.BackendProcessId.Task.WaitAsync(cancellationToken);
-            if (backend != previousBackendProcessId)
-            {
-                return backend;
-            }
-
-            await session.Ended.Task.WaitAsync(cancellationToken);
-        }
-    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -165,7 +153,6 @@ internal sealed class NotificationListener : BackgroundService
     /// <param name="cancellationToken">Stops listening.</param>
     private async Task ListenAsync(Func<int, bool> onListening, CancellationToken cancellationToken)
     {
-        var session = Volatile.Read(ref _session);
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -184,7 +171,8 @@ internal sealed class NotificationListener : BackgroundService
                 received.Insert(0, ReceivedNotification.Reconnected);
             }
 
-            session.BackendProcessId.TrySetResult(connection.ProcessID);
+            Volatile.Write(ref _backendProcessId, connection.ProcessID);
+            StateChanged?.Invoke();
 
             // The heartbeat proves the connection alive and measures PostgreSQL's NOTIFY queue, whose filling up
             // makes every notifying transaction fail; it runs every interval, busy or idle.
@@ -235,10 +223,9 @@ internal sealed class NotificationListener : BackgroundService
         {
             _channels.MarkNotListening();
             Volatile.Write(ref _listened, new HashSet<string>());
-            if (session.BackendProcessId.Task.IsCompleted)
+            if (Interlocked.Exchange(ref _backendProcessId, 0) != 0)
             {
-                Volatile.Write(ref _session, new ListeningSession());
-                session.Ended.TrySetResult();
+                StateChanged?.Invoke();
             }
         }
     }
@@ -300,13 +287,5 @@ internal sealed class NotificationListener : BackgroundService
         var exponential = _options.ReconnectDelayMin * Math.Pow(2, Math.Min(failedAttempts - 1, 30));
         var capped = exponential < _options.ReconnectDelayMax ? exponential : _options.ReconnectDelayMax;
         return capped / 2 + capped / 2 * Random.Shared.NextDouble();
-    }
-
-    /// <summary>One connection's lifetime: when it starts listening and when it ends.</summary>
-    private sealed class ListeningSession
-    {
-        public TaskCompletionSource<int> BackendProcessId { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -7,12 +7,18 @@ using System.Text.Json;
 namespace PgNotifyHub.Parsing;
 
 /// <summary>
-/// Turns a NOTIFY payload <c>audience,{json object}</c> into a <see cref="PgNotification"/> whose envelope is
-/// written once, already framed as a WebSocket text message, in one exact-size array. The object is validated
-/// with a forward-only reader (no DOM) and kept byte for byte.
+/// Turns a NOTIFY payload <c>audience,{json object}</c> into a <see cref="ParsedNotification"/> whose envelope is
+/// written once, in one exact-size array that has room for a transport's frame header before it. The object is
+/// validated with a forward-only reader (no DOM) and kept byte for byte.
 /// </summary>
 internal static class NotificationParser
 {
+    /// <summary>
+    /// The bytes kept free before every envelope, for the longest frame header a transport writes in place: ten bytes
+    /// say the length of any message.
+    /// </summary>
+    public const int HeaderRoom = 10;
+
     private static ReadOnlySpan<byte> PayloadPrefix => """{"payload":"""u8;
     private static ReadOnlySpan<byte> ChannelPrefix => ""","channel":"""u8;
     private static ReadOnlySpan<byte> IdPrefix => ",\"id\":\""u8;
@@ -35,14 +41,14 @@ internal static class NotificationParser
 
     /// <param name="channel">The channel the payload arrived on.</param>
     /// <param name="payload">The NOTIFY payload.</param>
-    /// <param name="timestampProperty">The top-level property, as UTF-8, whose time becomes <see cref="PgNotification.SentAt"/>; null for none.</param>
+    /// <param name="timestampProperty">The top-level property, as UTF-8, whose time becomes <see cref="ParsedNotification.SentAt"/>; null for none.</param>
     /// <param name="notification">The notification, when the payload is valid.</param>
     /// <param name="error">Why the payload is invalid, otherwise.</param>
     public static bool TryParse(
         string channel,
         string payload,
         byte[]? timestampProperty,
-        [NotNullWhen(true)] out PgNotification? notification,
+        [NotNullWhen(true)] out ParsedNotification? notification,
         [NotNullWhen(false)] out string? error)
     {
         notification = null;
@@ -73,10 +79,9 @@ internal static class NotificationParser
         var objectLength = Encoding.UTF8.GetByteCount(json);
         var envelopeLength = PayloadPrefix.Length + objectLength + ChannelPrefix.Length + encodedChannel.Length
             + IdPrefix.Length + GuidLength + EnvelopeSuffix.Length;
-        var headerLength = WebSocketFrameHeader.LengthFor(envelopeLength);
-        var frame = new byte[headerLength + envelopeLength];
+        var frame = new byte[HeaderRoom + envelopeLength];
 
-        var payloadStart = headerLength + PayloadPrefix.Length;
+        var payloadStart = HeaderRoom + PayloadPrefix.Length;
         var payloadRange = new Range(payloadStart, payloadStart + objectLength);
         Encoding.UTF8.GetBytes(json, frame.AsSpan(payloadRange));
         if (!IsSingleObject(frame.AsSpan(payloadRange), timestampProperty, out var sentAt, out error))
@@ -85,8 +90,7 @@ internal static class NotificationParser
         }
 
         var id = NotificationId.Next();
-        WebSocketFrameHeader.WriteText(frame.AsSpan(0, headerLength), envelopeLength);
-        var writer = new SpanWriter(frame.AsSpan(headerLength));
+        var writer = new SpanWriter(frame.AsSpan(HeaderRoom));
         writer.Write(PayloadPrefix);
         writer.Skip(objectLength);
         writer.Write(ChannelPrefix);
@@ -95,7 +99,7 @@ internal static class NotificationParser
         writer.WriteGuid(id);
         writer.Write(EnvelopeSuffix);
 
-        notification = new PgNotification(channel, payload[..comma], id, frame, headerLength, payloadRange) { SentAt = sentAt };
+        notification = new ParsedNotification(channel, payload[..comma], id, frame, payloadRange, sentAt);
         return true;
     }
 

@@ -5,7 +5,7 @@ namespace PgNotifyHub.Transports;
 /// <summary>Runs the application's audience resolver and checks what it returned, for both transports.</summary>
 internal static class AudienceResolution
 {
-    public static async ValueTask<(IReadOnlyList<string> Audiences, string? Refusal)> ResolveAsync(AudienceResolver resolver, HttpContext context, int maxAudiences)
+    public static async ValueTask<(IReadOnlyList<string> Audiences, string? Refusal)> ResolveAsync(PgNotifyHubAudienceResolver resolver, HttpContext context, int maxAudiences)
     {
         var audiences = await resolver(context);
         if (audiences is null || audiences.Count == 0)

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
 using PgNotifyHub.Listening;
+using PgNotifyHub.Postgres;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Transports;
 
@@ -13,10 +13,10 @@ namespace PgNotifyHub.Transports;
 internal sealed class EndpointSettings
 {
     private readonly IReadOnlyList<string>? _channels;
-    private readonly AudienceResolver? _audienceResolver;
+    private readonly PgNotifyHubAudienceResolver? _audienceResolver;
     private readonly IOptions<PgNotifyHubOptions> _options;
 
-    private EndpointSettings(IReadOnlyList<string>? channels, AudienceResolver? audienceResolver, IOptions<PgNotifyHubOptions> options)
+    private EndpointSettings(IReadOnlyList<string>? channels, PgNotifyHubAudienceResolver? audienceResolver, IOptions<PgNotifyHubOptions> options)
     {
         _channels = channels;
         _audienceResolver = audienceResolver;
@@ -27,25 +27,25 @@ internal sealed class EndpointSettings
     public IReadOnlyList<string> Channels => _channels ?? (IReadOnlyList<string>)_options.Value.Channels;
 
     /// <summary>Resolves the audiences of the endpoint's connections.</summary>
-    public AudienceResolver AudienceResolver => _audienceResolver ?? _options.Value.AudienceResolver;
+    public PgNotifyHubAudienceResolver AudienceResolver => _audienceResolver ?? _options.Value.AudienceResolver;
 
     public Route[] RoutesFor(IReadOnlyList<string> audiences) => Route.Combine(Channels, audiences);
 
     /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
-    public static EndpointSettings Create(PgNotifyEndpointOptions endpointOptions, string endpointName, ListenedChannels listened, IOptions<PgNotifyHubOptions> options)
+    public static EndpointSettings Create(PgNotifyHubEndpointOptions endpointOptions, string endpointName, ListenedChannels listened, IOptions<PgNotifyHubOptions> options)
     {
         var channels = endpointOptions.Channels ?? [];
         foreach (var channel in channels)
         {
             if (!ChannelName.IsValid(channel))
             {
-                throw new ArgumentException($"{endpointName}: {nameof(PgNotifyEndpointOptions.Channels)} contains {ChannelName.Describe(channel)}.", nameof(endpointOptions));
+                throw new ArgumentException($"{endpointName}: {nameof(PgNotifyHubEndpointOptions.Channels)} contains {ChannelName.Describe(channel)}.", nameof(endpointOptions));
             }
         }
 
         if (channels.Distinct(StringComparer.Ordinal).Count() != channels.Count)
         {
-            throw new ArgumentException($"{endpointName}: {nameof(PgNotifyEndpointOptions.Channels)} lists a channel more than once.", nameof(endpointOptions));
+            throw new ArgumentException($"{endpointName}: {nameof(PgNotifyHubEndpointOptions.Channels)} lists a channel more than once.", nameof(endpointOptions));
         }
 
         // The leases are never released: an endpoint lives as long as the application.

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Transports;
 

@@ -27,8 +27,8 @@ public sealed class MultiNodeBridgeTests(PostgresFixture postgres)
         await using var nodes = await BackplaneNodes.StartAsync(postgres, NodeCount, backplane: true);
         foreach (var host in nodes.Hosts)
         {
-            Assert.IsType<NotifyHubLifetimeManager>(host.Services.GetRequiredService<HubLifetimeManager<NotifyHub>>());
-            Assert.IsType<PgNotifyHubLifetimeManager<BackplaneTestHub>>(host.Services.GetRequiredService<HubLifetimeManager<BackplaneTestHub>>());
+            Assert.IsType<NotifyHubLifetimeManager>(host.Services.GetRequiredService<HubLifetimeManager<PgNotificationHub>>());
+            Assert.IsType<PostgresHubLifetimeManager<BackplaneTestHub>>(host.Services.GetRequiredService<HubLifetimeManager<BackplaneTestHub>>());
         }
 
         // The application's hub is in use on every node, so each node's backplane is live while the NOTIFYs arrive.

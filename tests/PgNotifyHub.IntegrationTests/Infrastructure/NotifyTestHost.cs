@@ -9,8 +9,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using PgNotifyHub.Delivery;
 using PgNotifyHub.Listening;
+using PgNotifyHub.Routing;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
@@ -60,7 +61,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
     internal ListenedChannels ListenedChannels => _app.Services.GetRequiredService<ListenedChannels>();
 
     /// <summary>The public listener, for in-process subscriptions.</summary>
-    public PgNotifyListener NotifyListener => _app.Services.GetRequiredService<PgNotifyListener>();
+    public PgNotificationSubscriber NotifyListener => _app.Services.GetRequiredService<PgNotificationSubscriber>();
 
     /// <summary>Subscribes in process; returns once the channel is LISTENed.</summary>
     public Task<PgNotificationSubscription> SubscribeAsync(string channel, string? audience = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>

@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using PgNotifyHub.Delivery;
 using PgNotifyHub.Listening;
+using PgNotifyHub.Routing;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 

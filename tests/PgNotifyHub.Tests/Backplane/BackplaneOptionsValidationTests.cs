@@ -43,8 +43,8 @@ public sealed class BackplaneOptionsValidationTests
     [Fact]
     public void Hubs_get_channels_of_their_own()
     {
-        Assert.NotEqual(BackplaneChannel.For("p_", typeof(NotifyHub)), BackplaneChannel.For("p_", typeof(Hub)));
-        Assert.Equal(BackplaneChannel.For("p_", typeof(NotifyHub)), BackplaneChannel.For("p_", typeof(NotifyHub)));
+        Assert.NotEqual(BackplaneChannel.For("p_", typeof(PgNotificationHub)), BackplaneChannel.For("p_", typeof(Hub)));
+        Assert.Equal(BackplaneChannel.For("p_", typeof(PgNotificationHub)), BackplaneChannel.For("p_", typeof(PgNotificationHub)));
     }
 
     [Fact]
@@ -53,8 +53,8 @@ public sealed class BackplaneOptionsValidationTests
         using var host = BuildHost([]);
         var services = host.Services;
 
-        Assert.IsType<PgNotifyHub.Transports.SignalR.NotifyHubLifetimeManager>(services.GetRequiredService<HubLifetimeManager<NotifyHub>>());
-        Assert.IsType<PgNotifyHubLifetimeManager<ChatHub>>(services.GetRequiredService<HubLifetimeManager<ChatHub>>());
+        Assert.IsType<PgNotifyHub.Transports.SignalR.NotifyHubLifetimeManager>(services.GetRequiredService<HubLifetimeManager<PgNotificationHub>>());
+        Assert.IsType<PostgresHubLifetimeManager<ChatHub>>(services.GetRequiredService<HubLifetimeManager<ChatHub>>());
     }
 
     private static IHost BuildHost(Dictionary<string, string?> configuration)

@@ -52,7 +52,7 @@ public sealed class EndpointMappingTests
     public async Task SubscribeAsync_rejects_a_bad_channel_or_an_empty_audience_at_once(string channel, string? audience, string parameter)
     {
         await using var app = CreateApp();
-        var listener = app.Services.GetRequiredService<PgNotifyListener>();
+        var listener = app.Services.GetRequiredService<PgNotificationSubscriber>();
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => listener.SubscribeAsync(channel, audience, TestContext.Current.CancellationToken).AsTask());
 

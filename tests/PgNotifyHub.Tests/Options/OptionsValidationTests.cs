@@ -37,7 +37,7 @@ public sealed class OptionsValidationTests
         ["zero max connections"] = o => o.MaxConnections = 0,
         ["zero audiences per connection"] = o => o.MaxAudiencesPerConnection = 0,
         ["tiny client message size"] = o => o.MaxClientMessageSize = 100,
-        ["undefined slow consumer policy"] = o => o.SlowConsumerPolicy = (SlowConsumerPolicy)7,
+        ["undefined slow consumer policy"] = o => o.SlowConsumerPolicy = (PgNotifyHubSlowConsumerPolicy)7,
         ["blank latency timestamp property"] = o => o.LatencyTimestampProperty = " ",
         ["negative replay buffer"] = o => o.ReplayBufferSize = -1,
         ["zero replay window"] = o => o.ReplayWindow = TimeSpan.Zero,

@@ -2,10 +2,11 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
 using PgNotifyHub.Listening;
 using PgNotifyHub.Parsing;
+using PgNotifyHub.Routing;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Tests.Parsing;
 
@@ -54,13 +55,15 @@ public sealed class ParserFuzzTests
     public void Random_payloads_reach_only_the_subscribers_of_their_audience()
     {
         using var services = new ServiceCollection().AddMetrics().AddSingleton<PgNotifyHubMetrics>().BuildServiceProvider();
-        var router = new NotificationRouter(NullLogger<NotificationRouter>.Instance);
-        var channels = new ListenedChannels(Microsoft.Extensions.Options.Options.Create(new PgNotifyHubOptions()));
+        var options = new PgNotifyHubOptions { SendQueueCapacity = Cases };
+        var metrics = services.GetRequiredService<PgNotifyHubMetrics>();
+        var sequencer = new NotificationSequencer(
+            new NotificationRouter(NullLogger<NotificationRouter>.Instance), metrics, TimeProvider.System, Microsoft.Extensions.Options.Options.Create(options));
+        var channels = new ListenedChannels(Microsoft.Extensions.Options.Options.Create(options));
         string[] audiences = ["a", "b", "tenant", "a,b", "\ud800"];
         var subscriptions = audiences.ToDictionary(
             audience => audience,
-            audience => new PgNotificationSubscription(
-                new Route(Channel, audience), Cases, SlowConsumerPolicy.Close, channels.Acquire([Channel]), router, services.GetRequiredService<PgNotifyHubMetrics>(), NullLogger.Instance));
+            audience => new PgNotificationSubscription(new Route(Channel, audience), options, channels.Acquire([Channel]), sequencer, metrics, NullLogger.Instance));
 
         var random = new Random(7);
         var expected = audiences.ToDictionary(audience => audience, _ => 0);
@@ -70,7 +73,7 @@ public sealed class ParserFuzzTests
             var payload = random.Next(2) == 0 ? audience + ",{\"i\":" + i + "}" : RandomPayload(random);
             if (NotificationParser.TryParse(Channel, payload, timestampProperty: null, out var notification, out _))
             {
-                router.Post(notification);
+                sequencer.Publish(notification);
                 if (expected.TryGetValue(notification.Audience, out var count))
                 {
                     expected[notification.Audience] = count + 1;

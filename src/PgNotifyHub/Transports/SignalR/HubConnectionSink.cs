@@ -1,8 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Logging;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Transports.SignalR;
 
@@ -15,29 +14,29 @@ internal sealed class HubConnectionSink(
     HubConnectionContext connection,
     IReadOnlyList<Route> routes,
     int capacity,
-    bool resumes,
+    bool asksForPosition,
     PgNotifyHubMetrics metrics,
     ILogger logger) : INotificationSink
 {
     public const string Transport = "signalr";
 
+    private readonly SlowConsumer _slowConsumer = new(Transport, connection.ConnectionId, capacity, metrics, logger);
     private int _pending;
-    private int _aborted;
 
     public IReadOnlyList<Route> Routes { get; } = routes;
 
     public int QueueDepth => Volatile.Read(ref _pending);
 
-    public void Post(PgNotification notification) => Write(notification.HubMessage, isNotification: true);
+    public void Post(SequencedNotification notification) => Write(HubMessages.Notify(notification), isNotification: true);
 
-    public void Resync(ResyncMessage resync) => Write(resync.HubMessage, isNotification: false);
+    public void Resync(ResyncNotice resync) => Write(HubMessages.Resync(resync), isNotification: false);
 
-    // Only to clients that resume: any other would log that it has no handler for the method.
+    // Only to clients that asked for it: any other would log that it has no handler for the method.
     public void Position(StreamPosition position)
     {
-        if (resumes)
+        if (asksForPosition)
         {
-            Write(new SerializedHubMessage(new InvocationMessage(NotifyHub.PositionMethod, [position])), isNotification: false);
+            Write(HubMessages.Position(position), isNotification: false);
         }
     }
 
@@ -49,16 +48,12 @@ internal sealed class HubConnectionSink(
             Interlocked.Decrement(ref _pending);
             if (isNotification)
             {
-                metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+                _slowConsumer.Lost(1);
             }
 
-            if (Interlocked.Exchange(ref _aborted, 1) == 0)
-            {
-                Log.SlowConsumer(logger, Transport, connection.ConnectionId, capacity);
-                metrics.ClosedByServer(Transport, PgNotifyHubMetrics.Reasons.SlowConsumer);
-                connection.Abort();
-            }
-
+            // A message handed to SignalR cannot be taken back, so a full queue always closes the connection.
+            _slowConsumer.Closing();
+            connection.Abort();
             return;
         }
 
@@ -81,7 +76,7 @@ internal sealed class HubConnectionSink(
             // HubConnectionContext logs write failures and aborts the connection itself.
             if (isNotification)
             {
-                metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
+                _slowConsumer.Lost(1);
             }
         }
         finally
@@ -90,6 +85,3 @@ internal sealed class HubConnectionSink(
         }
     }
 }
-
-/// <summary>The argument of the <c>resync</c> invocation: why, and the stream numbering goes on in.</summary>
-internal sealed record ResyncNotice(string Reason, string Stream);

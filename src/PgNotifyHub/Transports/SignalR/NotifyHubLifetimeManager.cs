@@ -2,14 +2,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
 
 namespace PgNotifyHub.Transports.SignalR;
 
 /// <summary>
-/// The lifetime manager of <see cref="NotifyHub"/>: the default in-memory one, plus audience resolution and
-/// registration with the <see cref="NotificationRouter"/> when a connection opens.
+/// The lifetime manager of <see cref="PgNotificationHub"/>: the default in-memory one, plus the
+/// <see cref="ConnectionAdmission"/> of each connection as it opens.
 /// </summary>
 /// <remarks>
 /// Notifications bypass group sends: a group send waits for its slowest member, so one unread connection
@@ -19,15 +18,13 @@ namespace PgNotifyHub.Transports.SignalR;
 /// relays notifications that every node already receives from PostgreSQL.
 /// </remarks>
 internal sealed class NotifyHubLifetimeManager(
-    NotificationRouter router,
-    NotificationHistory history,
-    ConnectionLimit limit,
+    ConnectionAdmission admission,
     IOptions<PgNotifyHubOptions> options,
     PgNotifyHubMetrics metrics,
     ILogger<NotifyHubLifetimeManager> logger,
-    ILogger<DefaultHubLifetimeManager<NotifyHub>> defaultLogger) : DefaultHubLifetimeManager<NotifyHub>(defaultLogger)
+    ILogger<DefaultHubLifetimeManager<PgNotificationHub>> defaultLogger) : DefaultHubLifetimeManager<PgNotificationHub>(defaultLogger)
 {
-    private static readonly object SinkKey = new();
+    private static readonly object RegistrationKey = new();
 
     /// <summary>
     /// The <see cref="HttpContext.Items"/> key of the mapped endpoint's <see cref="EndpointSettings"/>. Items, unlike
@@ -43,89 +40,49 @@ internal sealed class NotifyHubLifetimeManager(
         await base.OnConnectedAsync(connection);
 
         var httpContext = connection.GetHttpContext();
-        if (httpContext is null)
+        if (httpContext?.Items[EndpointSettingsKey] is not EndpointSettings endpoint || httpContext.Items[HandshakeKey] is not Handshake handshake)
         {
-            Refuse(connection, "it was not opened by an HTTP request.", PgNotifyHubMetrics.Reasons.Misconfigured);
-            return;
-        }
-
-        if (httpContext.Items[EndpointSettingsKey] is not EndpointSettings endpoint || httpContext.Items[HandshakeKey] is not Handshake handshake)
-        {
-            Refuse(connection, "the hub was mapped with MapHub<NotifyHub>; map it with MapPgNotifyHub, which gives it its channels.", PgNotifyHubMetrics.Reasons.Misconfigured);
-            return;
-        }
-
-        IReadOnlyList<string> audiences;
-        string? refusal;
-        try
-        {
-            (audiences, refusal) = await AudienceResolution.ResolveAsync(endpoint.AudienceResolver, httpContext, options.Value.MaxAudiencesPerConnection);
-        }
-        catch (Exception exception)
-        {
-            Log.AudienceResolverFailed(logger, exception, HubConnectionSink.Transport, connection.ConnectionId);
-            metrics.ConnectionRefused(HubConnectionSink.Transport, PgNotifyHubMetrics.Reasons.ResolverFailed);
+            Log.ConnectionRefused(
+                logger,
+                HubConnectionSink.Transport,
+                connection.ConnectionId,
+                "the hub was mapped with MapHub<PgNotificationHub>; map it with MapPgNotifyHub, which gives it its channels.");
+            metrics.ConnectionRefused(HubConnectionSink.Transport, PgNotifyHubMetrics.Reasons.Misconfigured);
             connection.Abort();
             return;
         }
 
-        if (refusal is not null)
-        {
-            Refuse(connection, refusal, PgNotifyHubMetrics.Reasons.Audiences);
-            return;
-        }
-
-        foreach (var audience in audiences)
-        {
-            await AddToGroupAsync(connection.ConnectionId, NotifyHub.GroupName(audience), connection.ConnectionAborted);
-        }
-
-        // Taken last: once the sink is stored in the connection's items, the disconnect gives it back.
-        if (!limit.TryAcquire())
-        {
-            Refuse(connection, limit.Refusal, PgNotifyHubMetrics.Reasons.MaxConnections);
-            return;
-        }
-
-        HubConnectionSink? sink = null;
-        try
-        {
-            sink = new HubConnectionSink(connection, endpoint.RoutesFor(audiences), options.Value.SendQueueCapacity, handshake.AsksForPosition, metrics, logger);
-            history.Join(sink, handshake.Resume);
-            connection.Items[SinkKey] = sink;
-        }
-        catch
-        {
-            if (sink is not null)
+        var admitted = await admission.AdmitAsync(
+            httpContext,
+            endpoint,
+            handshake,
+            HubConnectionSink.Transport,
+            connection.ConnectionId,
+            routes => new HubConnectionSink(connection, routes, options.Value.SendQueueCapacity, handshake.AsksForPosition, metrics, logger),
+            async audiences =>
             {
-                router.Unregister(sink);
-            }
-
-            limit.Release();
-            throw;
+                foreach (var audience in audiences)
+                {
+                    await AddToGroupAsync(connection.ConnectionId, PgNotificationHub.GroupName(audience), connection.ConnectionAborted);
+                }
+            });
+        if (admitted.Registration is not { } registration)
+        {
+            connection.Abort();
+            return;
         }
 
-        metrics.ConnectionOpened(HubConnectionSink.Transport, sink);
-        Log.ConnectionOpened(logger, HubConnectionSink.Transport, connection.ConnectionId, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
+        // Given back on disconnect, which SignalR runs whatever happens from here on.
+        connection.Items[RegistrationKey] = registration;
     }
 
     public override Task OnDisconnectedAsync(HubConnectionContext connection)
     {
-        if (connection.Items.Remove(SinkKey, out var sink))
+        if (connection.Items.Remove(RegistrationKey, out var registration))
         {
-            limit.Release();
-            router.Unregister((HubConnectionSink)sink!);
-            metrics.ConnectionClosed(HubConnectionSink.Transport, (HubConnectionSink)sink!);
-            Log.ConnectionClosed(logger, HubConnectionSink.Transport, connection.ConnectionId);
+            ((IDisposable)registration!).Dispose();
         }
 
         return base.OnDisconnectedAsync(connection);
-    }
-
-    private void Refuse(HubConnectionContext connection, string reason, string metricReason)
-    {
-        Log.ConnectionRefused(logger, HubConnectionSink.Transport, connection.ConnectionId, reason);
-        metrics.ConnectionRefused(HubConnectionSink.Transport, metricReason);
-        connection.Abort();
     }
 }

@@ -1,6 +1,5 @@
 using System.Text.Json;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Parsing;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Transports.WebSockets;
 

@@ -2,8 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
 
 namespace PgNotifyHub.Transports.WebSockets;
 
@@ -13,10 +12,8 @@ namespace PgNotifyHub.Transports.WebSockets;
 /// </summary>
 internal sealed class WebSocketEndpoint(
     EndpointSettings endpoint,
-    NotificationRouter router,
-    NotificationHistory history,
-    ConnectionLimit limit,
     HandshakeChecks checks,
+    ConnectionAdmission admission,
     IOptions<PgNotifyHubOptions> options,
     IHostApplicationLifetime lifetime,
     PgNotifyHubMetrics metrics,
@@ -45,55 +42,25 @@ internal sealed class WebSocketEndpoint(
             return;
         }
 
-        IReadOnlyList<string> audiences;
-        string? refusal;
-        try
-        {
-            (audiences, refusal) = await AudienceResolution.ResolveAsync(endpoint.AudienceResolver, context, settings.MaxAudiencesPerConnection);
-        }
-        catch (Exception exception)
-        {
-            Log.AudienceResolverFailed(logger, exception, WebSocketSink.Transport, context.TraceIdentifier);
-            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.ResolverFailed);
-            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-            return;
-        }
-
-        if (refusal is not null)
-        {
-            Log.ConnectionRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, refusal);
-            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.Audiences);
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return;
-        }
-
-        if (!limit.TryAcquire())
-        {
-            Log.ConnectionRefused(logger, WebSocketSink.Transport, context.TraceIdentifier, limit.Refusal);
-            metrics.ConnectionRefused(WebSocketSink.Transport, PgNotifyHubMetrics.Reasons.MaxConnections);
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            return;
-        }
-
         // Registered before the handshake completes, so a client that sees its socket open misses nothing.
-        using var sink = new WebSocketSink(
-            endpoint.RoutesFor(audiences), settings.SendQueueCapacity, settings.SlowConsumerPolicy, sequenced, settings.MaxClientMessageSize, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger);
-        try
+        var admitted = await admission.AdmitAsync(
+            context,
+            endpoint,
+            handshake,
+            WebSocketSink.Transport,
+            context.TraceIdentifier,
+            routes => new WebSocketSink(
+                routes, settings.SendQueueCapacity, settings.SlowConsumerPolicy, sequenced, settings.MaxClientMessageSize, settings.WebSocketCloseTimeout, context.TraceIdentifier, metrics, logger));
+        if (admitted.Registration is not { } registration)
         {
-            history.Join(sink, handshake.Resume);
-        }
-        catch
-        {
-            router.Unregister(sink);
-            limit.Release();
-            throw;
+            context.Response.StatusCode = admitted.StatusCode;
+            return;
         }
 
-        metrics.ConnectionOpened(WebSocketSink.Transport, sink);
-        Log.ConnectionOpened(logger, WebSocketSink.Transport, context.TraceIdentifier, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
-        try
+        using (registration)
+        using (var sink = registration.Sink)
+        using (handshake.AuthenticationExpiresUtc is { } expires ? AuthenticationExpiry.Start(expires, timeProvider, sink.CloseForExpiredAuthentication) : null)
         {
-            using var expiry = handshake.AuthenticationExpiresUtc is { } expires ? AuthenticationExpiry.Start(expires, timeProvider, sink.CloseForExpiredAuthentication) : null;
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
             {
                 KeepAliveInterval = settings.WebSocketKeepAliveInterval,
@@ -104,13 +71,6 @@ internal sealed class WebSocketEndpoint(
                 ?? throw new InvalidOperationException("The WebSocket was not accepted through the endpoint's own pipeline.");
             // A client that vanishes is noticed by the socket's own reads; only shutdown needs a token.
             await sink.RunAsync(socket, frames, lifetime.ApplicationStopping);
-        }
-        finally
-        {
-            limit.Release();
-            router.Unregister(sink);
-            metrics.ConnectionClosed(WebSocketSink.Transport, sink);
-            Log.ConnectionClosed(logger, WebSocketSink.Transport, context.TraceIdentifier);
         }
     }
 }

@@ -1,8 +1,7 @@
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using PgNotifyHub.Delivery;
-using PgNotifyHub.Internal;
+using PgNotifyHub.Diagnostics;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Transports.WebSockets;
 
@@ -29,24 +28,23 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     public const string SequencedSubprotocol = "pgnotifyhub.v1";
 
     // Ready-made frames: the notifications' own, shared with every socket, and the odd control frame.
-    private readonly Channel<QueuedFrame> _queue;
+    private readonly SendQueue<QueuedFrame> _queue;
+    private readonly SlowConsumer _slowConsumer;
     // Aborts the socket once a close must not wait any longer for a client that stopped reading. Sends are not
     // given its token: a cancelable send takes the WebSocket's slow path (a registration and a task per frame).
     private readonly CancellationTokenSource _sendDeadline = new();
     private readonly TimeSpan _closeTimeout;
-    private readonly int _capacity;
     private readonly int _maxClientMessageSize;
     private readonly string _connectionId;
     private readonly PgNotifyHubMetrics _metrics;
     private readonly ILogger _logger;
-    private int _closeReason = (int)CloseReason.None;
-    private int _dropping;
     private readonly bool _sequenced;
+    private int _closeReason = (int)CloseReason.None;
 
     public WebSocketSink(
         IReadOnlyList<Route> routes,
         int capacity,
-        SlowConsumerPolicy slowConsumerPolicy,
+        PgNotifyHubSlowConsumerPolicy slowConsumerPolicy,
         bool sequenced,
         int maxClientMessageSize,
         TimeSpan closeTimeout,
@@ -55,21 +53,14 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         ILogger logger)
     {
         Routes = routes;
-        _capacity = capacity;
         _maxClientMessageSize = maxClientMessageSize;
         _closeTimeout = closeTimeout;
         _connectionId = connectionId;
         _metrics = metrics;
         _logger = logger;
         _sequenced = sequenced;
-        _queue = Channel.CreateBounded<QueuedFrame>(
-            new BoundedChannelOptions(capacity)
-            {
-                SingleReader = true,
-                SingleWriter = true,
-                FullMode = slowConsumerPolicy == SlowConsumerPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
-            },
-            OnDroppedOldest);
+        _slowConsumer = new SlowConsumer(Transport, connectionId, capacity, metrics, logger);
+        _queue = new SendQueue<QueuedFrame>(capacity, slowConsumerPolicy, static frame => frame.IsNotification, _slowConsumer);
     }
 
     private enum CloseReason
@@ -86,12 +77,13 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
 
     public IReadOnlyList<Route> Routes { get; }
 
-    public int QueueDepth => _queue.Reader.Count;
+    public int QueueDepth => _queue.Count;
 
-    public void Post(PgNotification notification) => Enqueue(new(_sequenced ? notification.SequencedFrame : notification.WebSocketFrame, IsNotification: true));
+    public void Post(SequencedNotification notification) =>
+        Enqueue(new(_sequenced ? WebSocketFrames.Sequenced(notification) : WebSocketFrames.Pgws(notification), IsNotification: true));
 
     // A pgws page knows nothing of numbering: closing with 1012 (service restart) makes it reconnect and load afresh.
-    public void Resync(ResyncMessage resync)
+    public void Resync(ResyncNotice resync)
     {
         if (!_sequenced)
         {
@@ -103,7 +95,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             return;
         }
 
-        Enqueue(new(resync.ControlFrame, IsNotification: false));
+        Enqueue(new(WebSocketFrames.Resync(resync), IsNotification: false));
     }
 
     public void Position(StreamPosition position)
@@ -116,33 +108,9 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
 
     private void Enqueue(QueuedFrame frame)
     {
-        if (_queue.Writer.TryWrite(frame))
+        if (!_queue.TryEnqueue(frame) && Stop(CloseReason.SlowConsumer))
         {
-            return;
-        }
-
-        if (frame.IsNotification)
-        {
-            _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, 1);
-        }
-
-        if (Stop(CloseReason.SlowConsumer))
-        {
-            Log.SlowConsumer(_logger, Transport, _connectionId, _capacity);
-            _metrics.ClosedByServer(Transport, PgNotifyHubMetrics.Reasons.SlowConsumer);
-        }
-    }
-
-    private void OnDroppedOldest(QueuedFrame dropped)
-    {
-        if (dropped.IsNotification)
-        {
-            _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedQueueFull, 1);
-        }
-
-        if (Interlocked.Exchange(ref _dropping, 1) == 0)
-        {
-            Log.SlowConsumerDropping(_logger, Transport, _connectionId, _capacity);
+            _slowConsumer.Closing();
         }
     }
 
@@ -175,13 +143,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             await receiving;
             // Whatever ended the socket, what is still queued will never be sent.
             Stop(CloseReason.ConnectionLost);
-            var unsent = 0;
-            while (_queue.Reader.TryRead(out var frame))
-            {
-                unsent += frame.IsNotification ? 1 : 0;
-            }
-
-            _metrics.NotificationsDropped(Transport, PgNotifyHubMetrics.DroppedConnectionClosed, unsent);
+            _queue.DiscardRemaining();
         }
     }
 
@@ -299,7 +261,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
             return false;
         }
 
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         if (reason is CloseReason.SlowConsumer or CloseReason.ShuttingDown or CloseReason.AuthenticationExpired or CloseReason.Resync)
         {
             try

@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using PgNotifyHub.Diagnostics;
+using PgNotifyHub.Sequencing;
+
+namespace PgNotifyHub.Routing;
+
+/// <summary>
+/// The one place where notifications fan out: (channel, audience) → the sinks registered for it, plus the
+/// sinks of the channel that take every audience.
+/// </summary>
+/// <remarks>
+/// Posting happens for every message and registering only when a client connects, so each route holds an
+/// immutable array that writers replace under a lock and the dispatcher reads without one or any allocation.
+/// </remarks>
+internal sealed class NotificationRouter(ILogger<NotificationRouter> logger) : INotificationFanOut
+{
+    private readonly ConcurrentDictionary<Route, INotificationSink[]> _sinks = new();
+    private readonly Lock _writeLock = new();
+
+    /// <summary>
+    /// Raised after a sink was registered or unregistered, on the thread that did it; never while posting. Nothing in
+    /// the library needs it: it lets a caller wait until a client is registered.
+    /// </summary>
+    public event Action? Changed;
+
+    public void Register(INotificationSink sink)
+    {
+        lock (_writeLock)
+        {
+            foreach (var route in sink.Routes)
+            {
+                _sinks[route] = _sinks.TryGetValue(route, out var current) ? [.. current, sink] : [sink];
+            }
+        }
+
+        Changed?.Invoke();
+    }
+
+    public void Unregister(INotificationSink sink)
+    {
+        lock (_writeLock)
+        {
+            foreach (var route in sink.Routes)
+            {
+                if (!_sinks.TryGetValue(route, out var current))
+                {
+                    continue;
+                }
+
+                var remaining = Array.FindAll(current, s => !ReferenceEquals(s, sink));
+                if (remaining.Length == 0)
+                {
+                    _sinks.TryRemove(route, out _);
+                }
+                else
+                {
+                    _sinks[route] = remaining;
+                }
+            }
+        }
+
+        Changed?.Invoke();
+    }
+
+    public void Post(SequencedNotification notification)
+    {
+        var (channel, audience) = (notification.Notification.Channel, notification.Notification.Audience);
+        if (_sinks.TryGetValue(new Route(channel, audience), out var sinks))
+        {
+            Post(notification, sinks);
+        }
+
+        if (_sinks.TryGetValue(new Route(channel, null), out var everyAudience))
+        {
+            Post(notification, everyAudience);
+        }
+    }
+
+    public IReadOnlyCollection<INotificationSink> Sinks()
+    {
+        var sinks = new HashSet<INotificationSink>(ReferenceEqualityComparer.Instance);
+        foreach (var routeSinks in _sinks.Values)
+        {
+            sinks.UnionWith(routeSinks);
+        }
+
+        return sinks;
+    }
+
+    public int SubscriberCount(Route route) => _sinks.TryGetValue(route, out var sinks) ? sinks.Length : 0;
+
+    private void Post(SequencedNotification notification, INotificationSink[] sinks)
+    {
+        foreach (var sink in sinks)
+        {
+            try
+            {
+                sink.Post(notification);
+            }
+            catch (Exception exception)
+            {
+                Log.SinkFailed(logger, exception, notification.Notification.Id);
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using PgNotifyHub.Sequencing;
+
+namespace PgNotifyHub.Transports.SignalR;
+
+/// <summary>
+/// The hub's wire format: the invocations of <c>notify</c>, <c>resync</c> and <c>position</c>. A notification's or a
+/// shared resync's invocation is made once, and <see cref="SerializedHubMessage"/> serialises it once per hub protocol
+/// for every connection.
+/// </summary>
+internal static class HubMessages
+{
+    private static readonly EncodingKey<SerializedHubMessage> NotifyKey = new();
+    private static readonly EncodingKey<SerializedHubMessage> ResyncKey = new();
+
+    /// <summary>The <c>notify</c> invocation, whose one argument is the sequenced envelope's bytes, embedded as they are.</summary>
+    public static SerializedHubMessage Notify(SequencedNotification notification) =>
+        notification.GetOrAddEncoding(
+            NotifyKey,
+            notification,
+            static notification => new SerializedHubMessage(new InvocationMessage(PgNotificationHub.NotifyMethod, [new EnvelopeArgument(SequencedEnvelope.Of(notification))])));
+
+    /// <summary>The <c>resync</c> invocation, with <c>{reason, stream}</c>.</summary>
+    public static SerializedHubMessage Resync(ResyncNotice resync) =>
+        resync.GetOrAddEncoding(
+            ResyncKey,
+            resync,
+            static resync => new SerializedHubMessage(new InvocationMessage(PgNotificationHub.ResyncMethod, [new ResyncArgument(resync.Reason, resync.Stream)])));
+
+    /// <summary>The <c>position</c> invocation: one client's own, so never shared.</summary>
+    public static SerializedHubMessage Position(StreamPosition position) =>
+        new(new InvocationMessage(PgNotificationHub.PositionMethod, [position]));
+
+    /// <summary>The argument of the <c>resync</c> invocation: why, and the stream numbering goes on in.</summary>
+    private sealed record ResyncArgument(string Reason, string Stream);
+}
