@@ -27,7 +27,7 @@ export function connect({
     throw new TypeError("connect: accessToken must be a function that returns the token (or a promise of it)");
   }
 
-  const retry = retries(minDelayMs, maxDelayMs);
+  const retry = retries(minDelayMs, maxDelayMs, onStatus);
   const position = streamPosition(onMessage, onResync);
   if (transport === "signalr") {
     if (!signalR?.HubConnectionBuilder) {
@@ -60,9 +60,10 @@ function absoluteUrl(url) {
 // a server restart every open page retries at once and the jitter spreads them out. The backoff starts
 // over only after a connection that stayed up for maxMs: a server that accepts and then drops at once
 // (it refused the audience, it is shutting down) must not be hammered at the minimum delay.
-function retries(minMs, maxMs) {
+function retries(minMs, maxMs, onStatus) {
   let attempt = 0;
   let connectedAt;
+  let timer;
   return {
     connected() {
       connectedAt = Date.now();
@@ -72,6 +73,19 @@ function retries(minMs, maxMs) {
       connectedAt = undefined;
       const capped = Math.min(maxMs, minMs * 2 ** Math.min(attempt++, 30));
       return Math.round(capped * (0.5 + Math.random() * 0.5));
+    },
+    // Reports the wait and why, then calls reconnect after it, for the retries the transports make themselves.
+    later(error, reconnect) {
+      const retryInMs = this.next();
+      onStatus("reconnecting", { retryInMs, error });
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        onStatus("reconnecting", {});
+        reconnect();
+      }, retryInMs);
+    },
+    cancel() {
+      clearTimeout(timer);
     },
   };
 }
@@ -150,7 +164,6 @@ function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry)
     .configureLogging(signalR.LogLevel.Warning)
     .build();
   let closed = false;
-  let timer;
   let everConnected = false;
   let resuming = false;
 
@@ -183,7 +196,7 @@ function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry)
   // Automatic reconnect only covers a connection that was up and broke. onclose still fires when the
   // server ends the connection without allowing a reconnect: start over, as after a failed start.
   connection.onclose(error => {
-    if (!closed) startLater(error);
+    if (!closed) retry.later(error, start);
   });
 
   // A start() that fails is not retried by automatic reconnect at all: it rejects once, and the
@@ -193,20 +206,10 @@ function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry)
     try {
       await connection.start();
     } catch (error) {
-      if (!closed) startLater(error);
+      if (!closed) retry.later(error, start);
       return;
     }
     connected();
-  }
-
-  function startLater(error) {
-    const retryInMs = retry.next();
-    onStatus("reconnecting", { retryInMs, error });
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      onStatus("reconnecting", {});
-      start();
-    }, retryInMs);
   }
 
   onStatus("connecting", {});
@@ -215,7 +218,7 @@ function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry)
   return {
     async close() {
       closed = true;
-      clearTimeout(timer);
+      retry.cancel();
       await connection.stop();
       onStatus("disconnected", {});
     },
@@ -232,7 +235,6 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
 
   let socket;
   let closed = false;
-  let timer;
   let everConnected = false;
 
   async function open() {
@@ -241,7 +243,7 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
     try {
       token = await accessToken?.();
     } catch (error) {
-      if (!closed) retryLater(error);
+      if (!closed) retry.later(error, open);
       return;
     }
     if (closed) return;
@@ -254,7 +256,7 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
     try {
       socket = new WebSocket(attempt.href, SEQUENCED_SUBPROTOCOL);
     } catch (error) {
-      retryLater(error);
+      retry.later(error, open);
       return;
     }
     socket.addEventListener("open", () => {
@@ -282,17 +284,8 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
     // errors (the ws package in Node) from ending the process.
     socket.addEventListener("error", () => {});
     socket.addEventListener("close", event => {
-      if (!closed) retryLater({ code: event.code, reason: event.reason });
+      if (!closed) retry.later({ code: event.code, reason: event.reason }, open);
     });
-  }
-
-  function retryLater(error) {
-    const retryInMs = retry.next();
-    onStatus("reconnecting", { retryInMs, error });
-    timer = setTimeout(() => {
-      onStatus("reconnecting", {});
-      open();
-    }, retryInMs);
   }
 
   onStatus("connecting", {});
@@ -301,7 +294,7 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
   return {
     async close() {
       closed = true;
-      clearTimeout(timer);
+      retry.cancel();
       socket?.close(1000);
       onStatus("disconnected", {});
     },
