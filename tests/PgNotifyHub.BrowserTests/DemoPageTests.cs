@@ -55,6 +55,33 @@ public sealed class DemoPageTests(PostgresFixture postgres, BrowserFixture brows
     }
 
     [Fact]
+    public async Task Demo_page_connects_with_the_access_token_of_its_address_and_hides_its_waiting_hint_at_the_first_message()
+    {
+        var channel = Names.Channel();
+        var signingKey = TestTokens.NewSigningKey();
+        await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel, signingKey: signingKey));
+        await using var context = await browser.NewContextAsync();
+        var audience = Names.Audience("token");
+        var token = TestTokens.Mint(signingKey, audience, TimeSpan.FromMinutes(5));
+
+        var page = await DemoPage.OpenAsync(context, new Uri(server.BaseUri, "/?access_token=" + Uri.EscapeDataString(token)));
+        await page.WaitForStateAsync("connected");
+        foreach (var transport in DemoPage.Transports)
+        {
+            Assert.True(await page.Waiting(transport).IsVisibleAsync(), $"{transport}: the hint shows before any message");
+        }
+
+        await page.SendProbesUntilShownAsync(postgres, channel, audience);
+        foreach (var transport in DemoPage.Transports)
+        {
+            Assert.False(await page.Waiting(transport).IsVisibleAsync(), $"{transport}: the hint is gone once a message is shown");
+        }
+
+        Assert.Contains("select pgnotifyhub.send('pgws','default','{\"message\":\"hi\"}')", await page.Page.InnerTextAsync("header"), StringComparison.Ordinal);
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
     public async Task Demo_page_form_sends_through_the_dev_sender_when_it_is_enabled_and_shows_its_errors()
     {
         var channel = Names.Channel();

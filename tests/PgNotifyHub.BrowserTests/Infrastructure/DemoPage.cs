@@ -38,10 +38,11 @@ internal sealed class DemoPage
         }
     }
 
+    /// <summary>Opens the page at <c>/</c> of <paramref name="server"/>, with the query of <paramref name="server"/> if it has one.</summary>
     public static async Task<DemoPage> OpenAsync(IBrowserContext context, Uri server)
     {
         var page = new DemoPage(await context.NewPageAsync());
-        await page.Page.GotoAsync(new Uri(server, "/").AbsoluteUri);
+        await page.Page.GotoAsync(new UriBuilder(server) { Path = "/" }.Uri.AbsoluteUri);
         return page;
     }
 
@@ -57,6 +58,9 @@ internal sealed class DemoPage
     public ILocator Status(string transport) => Page.Locator($"#{transport}-status");
 
     public ILocator Count(string transport) => Page.Locator($"#{transport}-count");
+
+    /// <summary>The hint shown until the first message.</summary>
+    public ILocator Waiting(string transport) => Page.Locator($"#{transport}-waiting");
 
     public ILocator Messages(string transport) => Page.Locator($"#{transport}-messages > li[data-id]");
 

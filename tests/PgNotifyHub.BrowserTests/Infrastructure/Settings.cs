@@ -14,12 +14,18 @@ internal static class Settings
     /// <param name="applicationName">Shown for the listener's backend in pg_stat_activity; unique when a test must find it.</param>
     /// <param name="audiencesFromHeader">Audiences from <see cref="AudienceHeader"/>, refusing connections without it, instead of everyone in <c>default</c>.</param>
     /// <param name="devSender">Maps <c>POST /dev/notify</c>, in the Development environment, the only one it starts in unless forced.</param>
+    /// <param name="signingKey">
+    /// Requires a token signed with this HS256 key (<see cref="TestTokens"/>), takes audiences from its
+    /// <see cref="TestTokens.TenantClaim"/> claim, and allows no clock skew, so a connection is closed when its token's
+    /// <c>exp</c> passes.
+    /// </param>
     public static Dictionary<string, string> Server(
         PostgresFixture postgres,
         string channel,
         string? applicationName = null,
         bool audiencesFromHeader = false,
-        bool devSender = false)
+        bool devSender = false,
+        string? signingKey = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -35,6 +41,15 @@ internal static class Settings
         if (devSender)
         {
             settings["ASPNETCORE_ENVIRONMENT"] = "Development";
+        }
+
+        if (signingKey is not null)
+        {
+            settings["Authentication:AllowAnonymous"] = "false";
+            settings["Authentication:Jwt:SigningKey"] = signingKey;
+            settings["Authentication:Jwt:ClockSkew"] = "00:00:00";
+            settings["Audiences:Source"] = "Claim";
+            settings["Audiences:Claim"] = TestTokens.TenantClaim;
         }
 
         if (audiencesFromHeader)

@@ -1,7 +1,7 @@
-// PgNotifyHub browser client: one call connects to the SignalR hub or to the raw WebSocket endpoint
-// and keeps the connection alive until close(), resuming where it left off after every reconnect.
-// Plain ES module, no dependencies besides the @microsoft/signalr browser bundle (only for transport
-// "signalr"). Types: pgnotifyhub.d.ts.
+// PgNotifyHub client (npm package "pgnotifyhub"): one call connects to the SignalR hub or to the raw WebSocket
+// endpoint and keeps the connection alive until close(), resuming where it left off after every reconnect.
+// Plain ES module for browsers and Node, no dependencies besides @microsoft/signalr (only for transport "signalr",
+// passed in or loaded as the global signalR). Types: pgnotifyhub.d.ts.
 
 // The raw endpoint's subprotocol with sequence numbers, resync frames and resume; without it the endpoint
 // speaks pgws's protocol, which has none of them.
@@ -11,36 +11,59 @@ const SEQUENCED_SUBPROTOCOL = "pgnotifyhub.v1";
 export function connect({
   url,
   transport = "signalr",
+  accessToken,
   onMessage,
   onStatus = () => {},
   onResync = () => {},
   signalR = globalThis.signalR,
+  WebSocket = globalThis.WebSocket,
   minDelayMs = 500,
   maxDelayMs = 10_000,
-}) {
+} = {}) {
   if (typeof url !== "string" || url === "") throw new TypeError("connect: url is required");
   if (typeof onMessage !== "function") throw new TypeError("connect: onMessage is required");
   if (typeof onResync !== "function") throw new TypeError("connect: onResync must be a function");
+  if (accessToken !== undefined && typeof accessToken !== "function") {
+    throw new TypeError("connect: accessToken must be a function that returns the token (or a promise of it)");
+  }
 
-  const retry = retries(minDelayMs, maxDelayMs);
+  const retry = retries(minDelayMs, maxDelayMs, onStatus);
   const position = streamPosition(onMessage, onResync);
   if (transport === "signalr") {
     if (!signalR?.HubConnectionBuilder) {
-      throw new TypeError("connect: transport \"signalr\" needs the @microsoft/signalr bundle (global signalR) or the signalR option");
+      throw new TypeError("connect: transport \"signalr\" needs @microsoft/signalr: pass the module as the signalR option, or load the browser bundle (global signalR)");
     }
-    return connectSignalR(signalR, url, position, onStatus, retry);
+    return connectSignalR(signalR, absoluteUrl(url), accessToken, position, onStatus, retry);
   }
-  if (transport === "websocket") return connectWebSocket(url, position, onStatus, retry);
+  if (transport === "websocket") {
+    if (typeof WebSocket !== "function") {
+      throw new TypeError("connect: transport \"websocket\" needs a WebSocket: this runtime has no global WebSocket (Node before 22), so pass one as the WebSocket option, e.g. the ws package's");
+    }
+    return connectWebSocket(WebSocket, absoluteUrl(url), accessToken, position, onStatus, retry);
+  }
   throw new TypeError(`connect: transport must be "signalr" or "websocket", not ${JSON.stringify(transport)}`);
+}
+
+// Only a page (or a worker) has a location to resolve a relative URL against; anywhere else it must be absolute.
+function absoluteUrl(url) {
+  const base = globalThis.location?.href;
+  try {
+    return new URL(url, base);
+  } catch {
+    throw new TypeError(base === undefined
+      ? `connect: url must be absolute outside a page, e.g. "https://example.com/hub", not ${JSON.stringify(url)}`
+      : `connect: url ${JSON.stringify(url)} is not a valid URL`);
+  }
 }
 
 // Retry delays: exponential from minMs, capped at maxMs, then a random 50-100 % of that, because after
 // a server restart every open page retries at once and the jitter spreads them out. The backoff starts
 // over only after a connection that stayed up for maxMs: a server that accepts and then drops at once
 // (it refused the audience, it is shutting down) must not be hammered at the minimum delay.
-function retries(minMs, maxMs) {
+function retries(minMs, maxMs, onStatus) {
   let attempt = 0;
   let connectedAt;
+  let timer;
   return {
     connected() {
       connectedAt = Date.now();
@@ -50,6 +73,19 @@ function retries(minMs, maxMs) {
       connectedAt = undefined;
       const capped = Math.min(maxMs, minMs * 2 ** Math.min(attempt++, 30));
       return Math.round(capped * (0.5 + Math.random() * 0.5));
+    },
+    // Reports the wait and why, then calls reconnect after it, for the retries the transports make themselves.
+    later(error, reconnect) {
+      const retryInMs = this.next();
+      onStatus("reconnecting", { retryInMs, error });
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        onStatus("reconnecting", {});
+        reconnect();
+      }, retryInMs);
+    },
+    cancel() {
+      clearTimeout(timer);
     },
   };
 }
@@ -117,17 +153,17 @@ function streamPosition(onMessage, onResync) {
   };
 }
 
-function connectSignalR(signalR, url, position, onStatus, retry) {
-  // Absolute, because the baseUrl setter below takes the URL as it is, where withUrl() resolves it.
-  const hubUrl = new URL(url, location.href);
+function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry) {
+  // hubUrl is absolute, because the baseUrl setter below takes the URL as it is, where withUrl() resolves it.
   const connection = new signalR.HubConnectionBuilder()
-    .withUrl(hubUrl.href)
+    // SignalR calls the factory on every start and reconnect: for negotiate (as a bearer header) and again for the
+    // socket (the access_token parameter in browsers, a header in Node).
+    .withUrl(hubUrl.href, accessToken === undefined ? {} : { accessTokenFactory: accessToken })
     // A policy that never returns null never gives up; the default one stops after four attempts.
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: () => retry.next() })
     .configureLogging(signalR.LogLevel.Warning)
     .build();
   let closed = false;
-  let timer;
   let everConnected = false;
   let resuming = false;
 
@@ -160,7 +196,7 @@ function connectSignalR(signalR, url, position, onStatus, retry) {
   // Automatic reconnect only covers a connection that was up and broke. onclose still fires when the
   // server ends the connection without allowing a reconnect: start over, as after a failed start.
   connection.onclose(error => {
-    if (!closed) startLater(error);
+    if (!closed) retry.later(error, start);
   });
 
   // A start() that fails is not retried by automatic reconnect at all: it rejects once, and the
@@ -170,20 +206,10 @@ function connectSignalR(signalR, url, position, onStatus, retry) {
     try {
       await connection.start();
     } catch (error) {
-      if (!closed) startLater(error);
+      if (!closed) retry.later(error, start);
       return;
     }
     connected();
-  }
-
-  function startLater(error) {
-    const retryInMs = retry.next();
-    onStatus("reconnecting", { retryInMs, error });
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      onStatus("reconnecting", {});
-      start();
-    }, retryInMs);
   }
 
   onStatus("connecting", {});
@@ -192,29 +218,47 @@ function connectSignalR(signalR, url, position, onStatus, retry) {
   return {
     async close() {
       closed = true;
-      clearTimeout(timer);
+      retry.cancel();
       await connection.stop();
       onStatus("disconnected", {});
     },
   };
 }
 
-function connectWebSocket(url, position, onStatus, retry) {
+function connectWebSocket(WebSocket, target, accessToken, position, onStatus, retry) {
   // new WebSocket() wants ws: or wss:; accept the page-relative and http(s) URLs people also pass.
-  const target = new URL(url, location.href);
   if (target.protocol === "http:") target.protocol = "ws:";
   if (target.protocol === "https:") target.protocol = "wss:";
+  if (target.protocol !== "ws:" && target.protocol !== "wss:") {
+    throw new TypeError(`connect: url must be ws(s): or http(s): for transport "websocket", not ${JSON.stringify(target.protocol)}`);
+  }
 
   let socket;
   let closed = false;
-  let timer;
   let everConnected = false;
 
-  function open() {
+  async function open() {
+    // A fresh token for every attempt: the last one may have expired (close 4001) or been refused (401).
+    let token;
+    try {
+      token = await accessToken?.();
+    } catch (error) {
+      if (!closed) retry.later(error, open);
+      return;
+    }
+    if (closed) return;
+
     const resume = position.resume();
     const attempt = new URL(target);
     if (resume !== undefined) attempt.searchParams.set("resume", resume);
-    socket = new WebSocket(attempt, SEQUENCED_SUBPROTOCOL);
+    // Browsers cannot set headers on a WebSocket, so the token goes in the query string, as SignalR sends it.
+    if (token) attempt.searchParams.set("access_token", token);
+    try {
+      socket = new WebSocket(attempt.href, SEQUENCED_SUBPROTOCOL);
+    } catch (error) {
+      retry.later(error, open);
+      return;
+    }
     socket.addEventListener("open", () => {
       retry.connected();
       onStatus("connected", {});
@@ -235,16 +279,12 @@ function connectWebSocket(url, position, onStatus, retry) {
       else if (frame.type === "position") position.position(frame);
       else if (frame.type === undefined) position.envelope(frame);
     });
-    // "close" follows every failure (a network error, a refused handshake, the server going away),
-    // so reconnecting here covers them all.
+    // "close" follows every failure (a network error, a refused handshake, an expired token, the server going
+    // away), so reconnecting here covers them all. Listening to "error" as well keeps runtimes that throw unheard
+    // errors (the ws package in Node) from ending the process.
+    socket.addEventListener("error", () => {});
     socket.addEventListener("close", event => {
-      if (closed) return;
-      const retryInMs = retry.next();
-      onStatus("reconnecting", { retryInMs, error: { code: event.code, reason: event.reason } });
-      timer = setTimeout(() => {
-        onStatus("reconnecting", {});
-        open();
-      }, retryInMs);
+      if (!closed) retry.later({ code: event.code, reason: event.reason }, open);
     });
   }
 
@@ -254,8 +294,8 @@ function connectWebSocket(url, position, onStatus, retry) {
   return {
     async close() {
       closed = true;
-      clearTimeout(timer);
-      socket.close(1000);
+      retry.cancel();
+      socket?.close(1000);
       onStatus("disconnected", {});
     },
   };

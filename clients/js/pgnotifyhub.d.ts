@@ -1,4 +1,4 @@
-// Types for pgnotifyhub.js.
+// Types for pgnotifyhub.js (npm package "pgnotifyhub").
 
 /**
  * What the client receives for one `pg_notify(channel, 'audience,{json object}')`, on both transports:
@@ -23,11 +23,11 @@ export interface Envelope<TPayload extends object = Record<string, unknown>> {
  * Why messages may have been lost, so the application must reload what it shows. From the server:
  * "listener_reconnected" (the server lost PostgreSQL for a while), "stream_changed" (the server restarted or
  * its listener reconnected while this client was away), "gap_too_old" (it was away longer than the server
- * keeps messages), "invalid_resume". From the client itself: "stream_changed" also when a new stream comes
+ * keeps messages). From the client itself: "stream_changed" also when a new stream comes
  * unannounced, and "unknown_position" when it reconnected after losing a connection before the server said
  * where it stood (the position notice sent each time the client joins), so there was nothing to resume from.
  */
-export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_old" | "invalid_resume" | "unknown_position";
+export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_old" | "unknown_position";
 
 export interface ResyncDetail {
   /** The stream that numbering goes on in, when known. */
@@ -47,23 +47,63 @@ export type Status = "connecting" | "connected" | "reconnecting" | "disconnected
 export interface StatusDetail {
   /** Set when a retry has been scheduled: the wait before it. */
   retryInMs?: number;
-  /** Why the connection was lost or the attempt failed, when known: an Error (SignalR) or the WebSocket close code and reason. */
+  /**
+   * Why the connection was lost or the attempt failed, when known: an Error (from SignalR, or thrown by accessToken),
+   * or the WebSocket's close code and reason, e.g. `{ code: 4001, reason: "authentication expired" }`.
+   */
   error?: unknown;
 }
 
+/** What the "websocket" transport needs of a WebSocket: the browsers', Node's (22 and later) and the ws package's all fit. */
+export interface WebSocketLike {
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor, called as `new WebSocket(url, "pgnotifyhub.v1")`. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/**
+ * The part of the @microsoft/signalr module that connect() uses, so that these types need no @microsoft/signalr
+ * installed when only "websocket" is used: `import * as signalR from "@microsoft/signalr"` fits.
+ */
+export interface SignalRModule {
+  HubConnectionBuilder: new () => object;
+  LogLevel: { Warning: number };
+}
+
 export interface ConnectOptions<TPayload extends object = Record<string, unknown>> {
-  /** The hub URL for "signalr", the endpoint URL for "websocket"; relative URLs resolve against the page, and http(s) is turned into ws(s) for "websocket". */
+  /**
+   * The hub URL for "signalr", the endpoint URL for "websocket"; http(s) is turned into ws(s) for "websocket".
+   * Relative URLs resolve against `globalThis.location` (a page or a worker); elsewhere, as in Node, the URL must be
+   * absolute, or connect() throws a TypeError.
+   */
   url: string;
   /** Default "signalr". */
   transport?: Transport;
+  /**
+   * Returns the access token (e.g. a JWT) to connect with. Called before every connection attempt, the first and each
+   * reconnect, on both transports, so that a token that expired (the server closes the connection: status 4001 on
+   * "websocket") or was refused (401) is replaced on the next attempt, after the usual retry delay. SignalR sends it
+   * through `accessTokenFactory`, which it calls for negotiate and again for the socket; "websocket" sends it as the
+   * URL-encoded `access_token` query parameter. Return a cached token while it is valid. A factory that throws or
+   * rejects fails that attempt, which is retried like any other. Query strings can reach proxy and server logs: use
+   * HTTPS and short-lived tokens. Without it no token is sent.
+   */
+  accessToken?: () => string | Promise<string>;
   /** Called once per message, in order; a message replayed after a reconnect is never passed twice. */
   onMessage(envelope: Envelope<TPayload>): void;
   /** Called on every status change. */
   onStatus?(status: Status, detail: StatusDetail): void;
   /** Called when messages may have been lost: reload what the page shows, then apply the messages that follow. */
   onResync?(reason: ResyncReason, detail: ResyncDetail): void;
-  /** The @microsoft/signalr module, when it is not loaded as the global `signalR` (the browser bundle). Only for "signalr". */
-  signalR?: typeof import("@microsoft/signalr");
+  /** The @microsoft/signalr module (`import * as signalR from "@microsoft/signalr"`); default the global `signalR` of its browser bundle. Only for "signalr". */
+  signalR?: SignalRModule;
+  /**
+   * The WebSocket constructor for "websocket"; default `globalThis.WebSocket`. Needed where there is none, as in Node
+   * before 22: pass the ws package's (`import { WebSocket } from "ws"`). connect() throws a TypeError when neither exists.
+   */
+  WebSocket?: WebSocketConstructor;
   /** First retry delay before jitter, default 500 ms; doubles per failed attempt. */
   minDelayMs?: number;
   /** Cap on the retry delay before jitter, default 10000 ms. Each delay is a random 50-100 % of the capped value. */
@@ -78,6 +118,7 @@ export interface Connection {
 /**
  * Connects, and reconnects after every loss, until close(), resuming where it left off on every route of the
  * connection, including those that had no message yet: the server replays what was missed, or onResync is called.
- * Throws TypeError on invalid options.
+ * Throws TypeError on invalid options: no url, a relative url with no location to resolve it against, no onMessage,
+ * an unknown transport, "signalr" without @microsoft/signalr, "websocket" without a WebSocket.
  */
 export function connect<TPayload extends object = Record<string, unknown>>(options: ConnectOptions<TPayload>): Connection;

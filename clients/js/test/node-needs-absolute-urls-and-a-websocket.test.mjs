@@ -1,0 +1,45 @@
+// Outside a page there is no location to resolve a relative URL against, and Node before 22 has no global WebSocket:
+// connect() says so at once rather than failing later.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { WebSocket } from "ws";
+import { connect } from "pgnotifyhub";
+
+const onMessage = () => {};
+
+test("a relative url is a TypeError that asks for an absolute one", () => {
+  assert.equal(globalThis.location, undefined);
+  assert.throws(() => connect({ url: "/ws", transport: "websocket", WebSocket, onMessage }), {
+    name: "TypeError",
+    message: /url must be absolute outside a page, e\.g\. "https:\/\/example\.com\/hub", not "\/ws"/,
+  });
+});
+
+test("websocket without a global WebSocket or the WebSocket option is a TypeError that names the option", () => {
+  // Node 22 and later have a global WebSocket: take it away for the test, as Node 20 has none.
+  const global = Object.getOwnPropertyDescriptor(globalThis, "WebSocket");
+  delete globalThis.WebSocket;
+  try {
+    assert.throws(() => connect({ url: "ws://127.0.0.1:1/ws", transport: "websocket", onMessage }), {
+      name: "TypeError",
+      message: /needs a WebSocket.*WebSocket option/,
+    });
+  } finally {
+    if (global) Object.defineProperty(globalThis, "WebSocket", global);
+  }
+});
+
+test("signalr without the module or a global signalR is a TypeError", () => {
+  assert.throws(() => connect({ url: "http://127.0.0.1:1/hub", onMessage }), { name: "TypeError", message: /needs @microsoft\/signalr/ });
+});
+
+test("an accessToken that is not a function is a TypeError", () => {
+  assert.throws(() => connect({ url: "ws://127.0.0.1:1/ws", transport: "websocket", WebSocket, onMessage, accessToken: "token" }), {
+    name: "TypeError",
+    message: /accessToken must be a function/,
+  });
+});
+
+test("a url of another scheme is a TypeError for websocket", () => {
+  assert.throws(() => connect({ url: "ftp://127.0.0.1/ws", transport: "websocket", WebSocket, onMessage }), { name: "TypeError", message: /ws\(s\): or http\(s\):/ });
+});
