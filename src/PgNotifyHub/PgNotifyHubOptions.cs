@@ -11,6 +11,12 @@ public sealed class PgNotifyHubOptions
     /// <summary>The configuration section the options are bound from.</summary>
     public const string SectionName = "PgNotifyHub";
 
+    /// <summary>
+    /// The name of the connection string (<c>ConnectionStrings:Postgres</c>) used when <see cref="ConnectionString"/> is not
+    /// set: <c>Postgres</c>.
+    /// </summary>
+    public const string ConnectionStringName = "Postgres";
+
     /// <summary>The channel listened on when <see cref="Channels"/> is left empty, as in pgws.</summary>
     public const string DefaultChannel = "pgws";
 
@@ -18,8 +24,9 @@ public sealed class PgNotifyHubOptions
     public const string DefaultAudience = "default";
 
     /// <summary>
-    /// The Npgsql connection string of the listener's single connection. When <see langword="null"/>, an
-    /// <see cref="NpgsqlDataSource"/> registered in dependency injection is used; one of the two is required.
+    /// The Npgsql connection string of the listener's single connection. When not set, the connection string
+    /// <c>ConnectionStrings:Postgres</c> of the application's configuration is used, and without it an
+    /// <see cref="NpgsqlDataSource"/> registered in dependency injection; one of the three is required.
     /// The listener needs a direct session connection to the primary (not PgBouncer in transaction mode).
     /// </summary>
     public string? ConnectionString { get; set; }

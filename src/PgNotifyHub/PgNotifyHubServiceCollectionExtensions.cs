@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -44,31 +45,13 @@ public static class PgNotifyHubServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
 
-        var alreadyAdded = services.Any(service => service.ServiceType == typeof(NotificationListener));
-        var options = services.AddOptions<PgNotifyHubOptions>();
-        if (!alreadyAdded)
-        {
-            options.BindConfiguration(PgNotifyHubOptions.SectionName).ValidateOnStart();
-        }
-
-        // After binding, so code has the last word over configuration.
-        options.Configure(configure);
+        var alreadyAdded = services.Any(service => service.ServiceType == typeof(ConnectionAdmission));
+        services.AddPgNotifyHubListener(configure);
         if (alreadyAdded)
         {
             return services;
         }
 
-        services.PostConfigure<PgNotifyHubOptions>(o =>
-        {
-            if (o.Channels.Count == 0)
-            {
-                o.Channels = [PgNotifyHubOptions.DefaultChannel];
-            }
-        });
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgNotifyHubOptions>, PgNotifyHubOptionsValidator>());
-
-        services.AddMetrics();
-        services.TryAddSingleton(TimeProvider.System);
         // AddHubOptions marks this hub's options as its own; without it SignalR ignores them for the global ones.
         services.AddSignalR().AddHubOptions<PgNotificationHub>(_ => { });
         // The envelope is embedded in the JSON hub protocol as raw bytes; another protocol an application
@@ -79,20 +62,10 @@ public static class PgNotifyHubServiceCollectionExtensions
             hub.SupportedProtocols = [JsonProtocolName];
             hub.MaximumReceiveMessageSize = options.Value.MaxClientMessageSize;
         });
-        services.AddSingleton<PgNotifyHubMetrics>();
-        services.AddSingleton<NotificationQueue>();
-        services.AddSingleton<NotificationRouter>();
-        services.AddSingleton<INotificationFanOut>(provider => provider.GetRequiredService<NotificationRouter>());
-        services.AddSingleton<NotificationSequencer>();
-        services.AddSingleton<ChannelConsumers>();
-        services.AddSingleton<ListenedChannels>();
         services.AddSingleton<ConnectionLimit>();
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<HandshakeChecks>();
         services.AddSingleton<ConnectionAdmission>();
-        services.AddSingleton<NotificationListener>();
-        services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
-        services.AddHostedService<NotificationDispatcher>();
         services.AddHostedService<OutboxReader>();
         services.AddSingleton<HubLifetimeManager<PgNotificationHub>, NotifyHubLifetimeManager>();
         services.AddSingleton(provider => new PgNotificationSubscriber(
@@ -101,6 +74,64 @@ public static class PgNotifyHubServiceCollectionExtensions
             provider.GetRequiredService<IOptions<PgNotifyHubOptions>>(),
             provider.GetRequiredService<PgNotifyHubMetrics>(),
             provider.GetRequiredService<ILogger<PgNotificationSubscriber>>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the listener alone: its one connection, the dispatcher and its health checks, with the options bound from
+    /// the <c>PgNotifyHub</c> section. The bridge's endpoints add their services on top of it; the backplane package
+    /// needs only this, so an application that scales its own hubs out gets no endpoint it did not map.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configure">Sets options in code, after configuration has been bound; null for none.</param>
+    /// <returns>The same <paramref name="services"/>, for chaining.</returns>
+    internal static IServiceCollection AddPgNotifyHubListener(this IServiceCollection services, Action<PgNotifyHubOptions>? configure)
+    {
+        var alreadyAdded = services.Any(service => service.ServiceType == typeof(NotificationListener));
+        var options = services.AddOptions<PgNotifyHubOptions>();
+        if (!alreadyAdded)
+        {
+            options.BindConfiguration(PgNotifyHubOptions.SectionName).ValidateOnStart();
+        }
+
+        // After binding, so code has the last word over configuration.
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        if (alreadyAdded)
+        {
+            return services;
+        }
+
+        // The connection string's usual home when neither configuration nor code set the option.
+        options.PostConfigure<IServiceProvider>((o, provider) =>
+        {
+            if (string.IsNullOrWhiteSpace(o.ConnectionString))
+            {
+                o.ConnectionString = provider.GetService<IConfiguration>()?.GetConnectionString(PgNotifyHubOptions.ConnectionStringName);
+            }
+
+            if (o.Channels.Count == 0)
+            {
+                o.Channels = [PgNotifyHubOptions.DefaultChannel];
+            }
+        });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgNotifyHubOptions>, PgNotifyHubOptionsValidator>());
+
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<PgNotifyHubMetrics>();
+        services.AddSingleton<NotificationQueue>();
+        services.AddSingleton<NotificationRouter>();
+        services.AddSingleton<INotificationFanOut>(provider => provider.GetRequiredService<NotificationRouter>());
+        services.AddSingleton<NotificationSequencer>();
+        services.AddSingleton<ChannelConsumers>();
+        services.AddSingleton<ListenedChannels>();
+        services.AddSingleton<NotificationListener>();
+        services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
+        services.AddHostedService<NotificationDispatcher>();
         services.AddHealthChecks()
             .AddCheck<ListenerHealthCheck>(ListenerHealthCheck.Name, tags: [ReadinessTag])
             .AddCheck<NotifyQueueHealthCheck>(NotifyQueueHealthCheck.Name, tags: [ReadinessTag]);
@@ -111,9 +142,18 @@ public static class PgNotifyHubServiceCollectionExtensions
     /// <param name="services">The application's services.</param>
     /// <param name="connectionString">The Npgsql connection string of the listener's connection.</param>
     /// <returns>The same <paramref name="services"/>, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null or empty.</exception>
     public static IServiceCollection AddPgNotifyHub(this IServiceCollection services, string connectionString)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new ArgumentException(
+                "The connection string is empty. Set ConnectionStrings:" + PgNotifyHubOptions.ConnectionStringName + " (or "
+                + PgNotifyHubOptions.SectionName + ":" + nameof(PgNotifyHubOptions.ConnectionString) + ") in appsettings.json or the environment, "
+                + "and call AddPgNotifyHub() without arguments to read it from there.",
+                nameof(connectionString));
+        }
+
         return services.AddPgNotifyHub(options => options.ConnectionString = connectionString);
     }
 }

@@ -19,7 +19,10 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
 
         if (string.IsNullOrWhiteSpace(options.ConnectionString) && !serviceCheck.IsService(typeof(NpgsqlDataSource)))
         {
-            failures.Add($"{Prefix}{nameof(options.ConnectionString)} is not set and no NpgsqlDataSource is registered: the listener has no database to connect to.");
+            failures.Add(
+                $"No database to listen on: set the connection string ConnectionStrings:{PgNotifyHubOptions.ConnectionStringName} (in appsettings.json, or the "
+                + $"environment variable ConnectionStrings__{PgNotifyHubOptions.ConnectionStringName}), or {Prefix}{nameof(options.ConnectionString)}, "
+                + "or register an NpgsqlDataSource.");
         }
 
         foreach (var channel in options.Channels)

@@ -78,7 +78,7 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
     }
 
     /// <summary>The script that creates and upgrades the schema, as shipped in <c>sql/pgnotifyhub.sql</c>.</summary>
-    public static string InstallScript() => EmbeddedSql.Read("PgNotifyHub.sql");
+    public static string InstallScript() => EmbeddedSql.Read(typeof(OutboxReader).Assembly, "PgNotifyHub.sql");
 
     public void OnNotification(string payload) => _doorbell.Writer.TryWrite(true);
 

@@ -21,6 +21,13 @@ public sealed partial class FolderDependencyTests
         "PgNotifyHub.PgNotificationSubscription",
     };
 
+    // The assemblies checked, each with the folder its namespace starts from.
+    private static readonly (string Assembly, string SourceFolder)[] Assemblies =
+    [
+        ("PgNotifyHub", "src/PgNotifyHub"),
+        ("PgNotifyHub.Backplane", "src/PgNotifyHub.Backplane"),
+    ];
+
     // Each part and the parts it may use. "Contract" is the root's other public types: options, the notification, the hub.
     private static readonly Dictionary<string, string[]> MayUse = new(StringComparer.Ordinal)
     {
@@ -40,10 +47,13 @@ public sealed partial class FolderDependencyTests
         ["EntryPoints"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Durable", "Parsing", "Sequencing", "Routing", "Transports", "Transports.WebSockets", "Transports.SignalR", "Backplane", "Configuration"],
     };
 
-    [Fact]
-    public void Every_folder_uses_only_the_folders_before_it()
+    public static TheoryData<string> AssemblyNames => [.. Assemblies.Select(assembly => assembly.Assembly)];
+
+    [Theory]
+    [MemberData(nameof(AssemblyNames))]
+    public void Every_folder_uses_only_the_folders_before_it(string assembly)
     {
-        var uses = TypeReferences.Of(typeof(PgNotification).Assembly.Location);
+        var uses = TypeReferences.Of(Path.Combine(AppContext.BaseDirectory, assembly + ".dll"), [.. Assemblies.Select(other => other.Assembly)]);
         var violations = new List<string>();
         // The compiler's own types (embedded attributes, anonymous types, static data) belong to no part.
         foreach (var (type, used) in uses.Where(pair => IsOwn(pair.Key)))
@@ -70,12 +80,17 @@ public sealed partial class FolderDependencyTests
         Assert.Contains("PgNotifyHub.Parsing.NotificationParser", uses["PgNotifyHub.Sequencing.NotificationDispatcher"]);
         // Inside a lambda, which the compiler moves to a class of its own.
         Assert.Contains("PgNotifyHub.Transports.SignalR.HubConnectionSink", uses["PgNotifyHub.Transports.SignalR.NotifyHubLifetimeManager"]);
+
+        // Across assemblies: the backplane package uses the listener of the core one.
+        var backplane = TypeReferences.Of(Path.Combine(AppContext.BaseDirectory, "PgNotifyHub.Backplane.dll"), "PgNotifyHub");
+        Assert.Contains("PgNotifyHub.Listening.ChannelConsumers", backplane["PgNotifyHub.Backplane.BackplaneReceiver"]);
     }
 
-    [Fact]
-    public void Every_source_file_lives_in_the_folder_its_namespace_names()
+    [Theory]
+    [MemberData(nameof(AssemblyNames))]
+    public void Every_source_file_lives_in_the_folder_its_namespace_names(string assembly)
     {
-        var source = Path.Combine(RepositoryRoot(), "src", "PgNotifyHub");
+        var source = Path.Combine(RepositoryRoot(), Assemblies.Single(checkedAssembly => checkedAssembly.Assembly == assembly).SourceFolder);
         var misplaced = new List<string>();
         foreach (var file in Directory.EnumerateFiles(source, "*.cs", SearchOption.AllDirectories))
         {

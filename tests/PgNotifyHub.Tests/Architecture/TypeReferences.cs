@@ -13,13 +13,16 @@ namespace PgNotifyHub.Tests.Architecture;
 /// </summary>
 internal static class TypeReferences
 {
-    /// <summary>Maps each top-level type, by full name, to the full names of the assembly's other top-level types it uses.</summary>
-    public static IReadOnlyDictionary<string, IReadOnlySet<string>> Of(string assemblyPath)
+    /// <summary>
+    /// Maps each top-level type, by full name, to the full names of the other top-level types it uses, of its own
+    /// assembly and of the <paramref name="relatedAssemblies"/> (by simple name).
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlySet<string>> Of(string assemblyPath, params string[] relatedAssemblies)
     {
         using var stream = File.OpenRead(assemblyPath);
         using var pe = new PEReader(stream);
         var metadata = pe.GetMetadataReader();
-        var provider = new OwnTypes(metadata);
+        var provider = new OwnTypes(metadata, relatedAssemblies);
         var uses = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
 
         foreach (var handle in metadata.TypeDefinitions)
@@ -139,8 +142,11 @@ internal static class TypeReferences
         Switch = -2,
     }
 
-    /// <summary>Decodes signatures into the set of the assembly's own top-level types they name; other assemblies' types are ignored.</summary>
-    private sealed class OwnTypes(MetadataReader metadata) : ISignatureTypeProvider<ImmutableHashSet<string>, object?>
+    /// <summary>
+    /// Decodes signatures into the set of top-level types they name, of the assembly and its related ones; other
+    /// assemblies' types are ignored.
+    /// </summary>
+    private sealed class OwnTypes(MetadataReader metadata, string[] relatedAssemblies) : ISignatureTypeProvider<ImmutableHashSet<string>, object?>
     {
         private static readonly ImmutableHashSet<string> None = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
 
@@ -177,6 +183,9 @@ internal static class TypeReferences
                 case HandleKind.TypeDefinition:
                     used.Add(TopLevelName((TypeDefinitionHandle)handle));
                     break;
+                case HandleKind.TypeReference:
+                    used.UnionWith(GetTypeFromReference(Metadata, (TypeReferenceHandle)handle, 0));
+                    break;
                 case HandleKind.TypeSpecification:
                     used.UnionWith(Metadata.GetTypeSpecification((TypeSpecificationHandle)handle).DecodeSignature(this, null));
                     break;
@@ -188,7 +197,7 @@ internal static class TypeReferences
             var handle = MetadataTokens.EntityHandle(token);
             switch (handle.Kind)
             {
-                case HandleKind.TypeDefinition or HandleKind.TypeSpecification:
+                case HandleKind.TypeDefinition or HandleKind.TypeReference or HandleKind.TypeSpecification:
                     AddTypeHandle(used, handle);
                     break;
                 case HandleKind.MethodDefinition:
@@ -226,7 +235,25 @@ internal static class TypeReferences
         public ImmutableHashSet<string> GetTypeFromDefinition(MetadataReader reader, TypeDefinitionHandle handle, byte rawTypeKind) =>
             None.Add(TopLevelName(handle));
 
-        public ImmutableHashSet<string> GetTypeFromReference(MetadataReader reader, TypeReferenceHandle handle, byte rawTypeKind) => None;
+        // A type of a related assembly, named by its top-level type; nested types are referenced through their declaring one.
+        public ImmutableHashSet<string> GetTypeFromReference(MetadataReader reader, TypeReferenceHandle handle, byte rawTypeKind)
+        {
+            var reference = reader.GetTypeReference(handle);
+            while (reference.ResolutionScope.Kind == HandleKind.TypeReference)
+            {
+                reference = reader.GetTypeReference((TypeReferenceHandle)reference.ResolutionScope);
+            }
+
+            if (reference.ResolutionScope.Kind != HandleKind.AssemblyReference
+                || !relatedAssemblies.Contains(reader.GetString(reader.GetAssemblyReference((AssemblyReferenceHandle)reference.ResolutionScope).Name)))
+            {
+                return None;
+            }
+
+            var space = reader.GetString(reference.Namespace);
+            var name = reader.GetString(reference.Name);
+            return None.Add(space.Length == 0 ? name : space + "." + name);
+        }
 
         public ImmutableHashSet<string> GetTypeFromSpecification(MetadataReader reader, object? genericContext, TypeSpecificationHandle handle, byte rawTypeKind) =>
             reader.GetTypeSpecification(handle).DecodeSignature(this, genericContext);

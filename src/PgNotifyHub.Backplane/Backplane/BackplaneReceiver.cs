@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using PgNotifyHub.Diagnostics;
 using PgNotifyHub.Listening;
 
 namespace PgNotifyHub.Backplane;

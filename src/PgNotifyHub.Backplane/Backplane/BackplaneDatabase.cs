@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PgNotifyHub.Diagnostics;
 using PgNotifyHub.Postgres;
 
 namespace PgNotifyHub.Backplane;
@@ -44,7 +43,7 @@ internal sealed class BackplaneDatabase : IAsyncDisposable
     public NpgsqlDataSource DataSource { get; }
 
     /// <summary>The script that creates the spill table, as shipped in <c>sql/pgnotifyhub-backplane.sql</c>.</summary>
-    public static string InstallScript() => EmbeddedSql.Read("PgNotifyHub.Backplane.sql");
+    public static string InstallScript() => EmbeddedSql.Read(typeof(BackplaneDatabase).Assembly, "PgNotifyHub.Backplane.sql");
 
     /// <summary>Applies the install script once per process, if <see cref="PgNotifyHubBackplaneOptions.InstallSchema"/>.</summary>
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken)

@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PgNotifyHub.Diagnostics;
 
 namespace PgNotifyHub.Backplane;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace PgNotifyHub.Diagnostics;
+namespace PgNotifyHub.Backplane;
 
 /// <summary>The SignalR backplane's messages: event ids 500 to 599.</summary>
 internal static partial class Log

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using PgNotifyHub.Diagnostics;
 using PgNotifyHub.Listening;
 
 namespace PgNotifyHub.Backplane;

@@ -22,10 +22,12 @@ public static class PgNotifyHubBackplaneSignalRBuilderExtensions
     /// Scales the application's hubs out over PostgreSQL: sends to all, groups, users and connections reach the
     /// clients of every node that uses the same database and <see cref="PgNotifyHubBackplaneOptions.ChannelPrefix"/>.
     /// Messages are published with <c>pg_notify</c> from a small connection pool and received through PgNotifyHub's one
-    /// listener connection (added with the <c>PgNotifyHub</c> configuration section if
-    /// <see cref="PgNotifyHubServiceCollectionExtensions.AddPgNotifyHub(IServiceCollection, Action{PgNotifyHubOptions})"/>
-    /// was not called), so a node holds one LISTEN connection whatever the number of hubs. <see cref="PgNotificationHub"/> keeps
-    /// its own lifetime manager: every node receives NOTIFYs from PostgreSQL itself, never relayed by another node.
+    /// listener connection, configured by the <c>PgNotifyHub</c> section (its <c>ConnectionString</c>, else the connection
+    /// string <c>Postgres</c>), and shared with the notification bridge when the application also calls
+    /// <see cref="PgNotifyHubServiceCollectionExtensions.AddPgNotifyHub(IServiceCollection, Action{PgNotifyHubOptions})"/>: a node
+    /// holds one LISTEN connection whatever the number of hubs. The backplane alone maps no PgNotifyHub endpoint.
+    /// <see cref="PgNotificationHub"/> keeps its own lifetime manager: every node receives NOTIFYs from PostgreSQL itself,
+    /// never relayed by another node.
     /// Messages published while a node's listener is disconnected are lost to that node's clients. Options are
     /// validated when the host starts.
     /// </summary>
@@ -51,7 +53,8 @@ public static class PgNotifyHubBackplaneSignalRBuilderExtensions
             return signalr;
         }
 
-        services.AddPgNotifyHub();
+        // The listener alone: an application that scales its own hubs out gets no PgNotifyHub endpoint it did not map.
+        services.AddPgNotifyHubListener(configure: null);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgNotifyHubBackplaneOptions>, BackplaneOptionsValidator>());
         services.AddSingleton<BackplaneDatabase>();
         services.AddSingleton<BackplanePublisher>();
