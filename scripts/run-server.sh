@@ -69,6 +69,14 @@ if [[ ! -f $PGDATA_DIR/PG_VERSION ]]; then
     as_pg tee "$PGDATA_DIR/pg_hba.conf" >/dev/null
 fi
 
+# --- One script at a time: the one that started the cluster stops it when it exits --------------
+exec 9>"$PGDATA_DIR/run-server.lock"
+if ! flock -n 9; then
+  echo "Another scripts/run-server.sh is running with the development database in $PGDATA_DIR;" >&2
+  echo "stop it first (Ctrl+C), or give this one a database of its own: ConnectionStrings__Postgres='Host=...' scripts/run-server.sh" >&2
+  exit 1
+fi
+
 # --- Start the cluster unless it is already running; stop it on exit ------------------------
 if as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
   PORT=$(sed -n 4p "$PGDATA_DIR/postmaster.pid") # line 4 holds the port it listens on

@@ -34,7 +34,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     /// <param name="pattern">The route, e.g. <c>/hub</c>.</param>
     /// <param name="configure">
     /// Configures the hub's transports, as for <c>MapHub</c>. <c>CloseOnAuthenticationExpiration</c> is already set
-    /// from <see cref="PgNotifyHubOptions.CloseOnAuthenticationExpiry"/>.
+    /// from <see cref="PgNotifyHubOptions.CloseOnAuthenticationExpiration"/>.
     /// </param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
@@ -71,7 +71,7 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
     /// <param name="configure">Sets the endpoint's channels and, optionally, its audience resolver.</param>
     /// <param name="configureTransports">
     /// Configures the hub's transports, as for <c>MapHub</c>. <c>CloseOnAuthenticationExpiration</c> is already set
-    /// from <see cref="PgNotifyHubOptions.CloseOnAuthenticationExpiry"/>.
+    /// from <see cref="PgNotifyHubOptions.CloseOnAuthenticationExpiration"/>.
     /// </param>
     /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
@@ -89,11 +89,11 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         var settings = CreateEndpointSettings(endpoints, configure, "MapPgNotifyHub(\"" + pattern + "\")");
 
         // Set before the application's own transport settings, which may override it.
-        var closeOnAuthenticationExpiry = endpoints.ServiceProvider.GetRequiredService<IOptions<PgNotifyHubOptions>>().Value.CloseOnAuthenticationExpiry;
+        var closeOnAuthenticationExpiration = endpoints.ServiceProvider.GetRequiredService<IOptions<PgNotifyHubOptions>>().Value.CloseOnAuthenticationExpiration;
         HttpConnectionDispatcherOptions? transportOptions = null;
         var hub = endpoints.MapHub<PgNotificationHub>(pattern, transports =>
         {
-            transports.CloseOnAuthenticationExpiration = closeOnAuthenticationExpiry;
+            transports.CloseOnAuthenticationExpiration = closeOnAuthenticationExpiration;
             configureTransports(transports);
             transportOptions = transports;
         });

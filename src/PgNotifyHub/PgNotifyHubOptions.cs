@@ -147,7 +147,7 @@ public sealed class PgNotifyHubOptions
     /// <c>HttpConnectionDispatcherOptions.CloseOnAuthenticationExpiration</c>, which the transport callback of
     /// <c>MapPgNotifyHub</c> may still override. Connections without an expiry are not affected.
     /// </summary>
-    public bool CloseOnAuthenticationExpiry { get; set; } = true;
+    public bool CloseOnAuthenticationExpiration { get; set; } = true;
 
     /// <summary>
     /// The most connections, raw WebSocket and SignalR together, the process serves at once. Default:

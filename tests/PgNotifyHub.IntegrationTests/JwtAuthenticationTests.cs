@@ -237,7 +237,7 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
     [InlineData(Transport.WebSocket)]
     public async Task Connection_outlives_its_token_when_CloseOnAuthenticationExpiry_is_false(Transport transport)
     {
-        await using var server = await StandaloneServer.StartAsync(postgres, JwtSettings(closeOnAuthenticationExpiry: false));
+        await using var server = await StandaloneServer.StartAsync(postgres, JwtSettings(closeOnAuthenticationExpiration: false));
         var tenant = Names.Audience("tenant");
         var token = Token(tenant, lifetime: ShortLifetime);
 
@@ -313,7 +313,7 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
         Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
-    private Dictionary<string, string> JwtSettings(bool closeOnAuthenticationExpiry = true, string? signingKey = null) => new()
+    private Dictionary<string, string> JwtSettings(bool closeOnAuthenticationExpiration = true, string? signingKey = null) => new()
     {
         ["Authentication:Jwt:SigningKey"] = signingKey ?? _signingKey,
         ["Authentication:Jwt:Issuer"] = Issuer,
@@ -321,7 +321,7 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
         ["Authentication:Jwt:ClockSkew"] = "00:00:00",
         ["Audiences:Source"] = "Claim",
         ["Audiences:Claim"] = TenantClaim,
-        ["PgNotifyHub:CloseOnAuthenticationExpiry"] = closeOnAuthenticationExpiry ? "true" : "false",
+        ["PgNotifyHub:CloseOnAuthenticationExpiration"] = closeOnAuthenticationExpiration ? "true" : "false",
     };
 
     /// <param name="tenants">The tenant claim: a string, an array (a JSON array claim), or null for none.</param>

@@ -71,7 +71,7 @@ internal static partial class Log
     [LoggerMessage(406, LogLevel.Warning, "Closing WebSocket connection {ConnectionId}: it sent a message larger than {MaxSize} bytes (PgNotifyHub:MaxClientMessageSize).", EventName = "ClientMessageTooBig")]
     public static partial void ClientMessageTooBig(ILogger logger, string connectionId, int maxSize);
 
-    [LoggerMessage(407, LogLevel.Information, "Closing WebSocket connection {ConnectionId}: its authentication expired at {ExpiresUtc:O} (PgNotifyHub:CloseOnAuthenticationExpiry).", EventName = "AuthenticationExpired")]
+    [LoggerMessage(407, LogLevel.Information, "Closing WebSocket connection {ConnectionId}: its authentication expired at {ExpiresUtc:O} (PgNotifyHub:CloseOnAuthenticationExpiration).", EventName = "AuthenticationExpired")]
     public static partial void AuthenticationExpired(ILogger logger, string connectionId, DateTimeOffset expiresUtc);
 
     [LoggerMessage(408, LogLevel.Information, "Refused {Transport} request {ConnectionId}: its authentication expired at {ExpiresUtc:O}.", EventName = "ExpiredAuthenticationRefused")]

@@ -2,16 +2,22 @@ using System.Diagnostics;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
-/// <summary>Runs a short-lived command (initdb, pg_ctl, kill, getconf) and fails with its output when it fails.</summary>
+/// <summary>Runs a short-lived command (initdb, pg_ctl, kill, dotnet pack) and fails with its output when it fails.</summary>
 internal static class ProcessRunner
 {
-    public static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="fileName">The program.</param>
+    /// <param name="arguments">Its arguments, each passed as it is.</param>
+    /// <param name="timeout">How long it may run before it is killed.</param>
+    /// <param name="cancellationToken">Kills it when cancelled.</param>
+    /// <param name="workingDirectory">Where it runs; null for this process's own.</param>
+    public static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken, string? workingDirectory = null)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         foreach (var argument in arguments)
         {

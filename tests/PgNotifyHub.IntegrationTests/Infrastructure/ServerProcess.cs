@@ -5,28 +5,31 @@ namespace PgNotifyHub.IntegrationTests.Infrastructure;
 /// <summary>
 /// The standalone server as an operator runs it: its own process (<c>dotnet PgNotifyHub.Server.dll</c> from this
 /// test's output, where the build copied it with clients/browser), configured only through environment variables,
-/// on Kestrel at http://127.0.0.1 and a port it picks unless one is given.
+/// on Kestrel at http://127.0.0.1 and a port it picks unless one is given. Any other ASP.NET Core application can be
+/// run the same way (<see cref="StartApplicationAsync"/>).
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private const string ListeningLine = "Now listening on: ";
 
     private readonly Process _process;
+    private readonly string _application;
     private readonly IReadOnlyDictionary<string, string> _settings;
     private readonly List<string> _output = [];
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(IReadOnlyDictionary<string, string> settings, int port)
+    private ServerProcess(string application, IReadOnlyDictionary<string, string> settings, int port)
     {
+        _application = application;
         _settings = settings;
         var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = Path.GetDirectoryName(application)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        startInfo.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "PgNotifyHub.Server.dll"));
+        startInfo.ArgumentList.Add(application);
         startInfo.ArgumentList.Add("--urls");
         startInfo.ArgumentList.Add($"http://127.0.0.1:{port}");
         // Settings as environment variables, so a connection string with a password never shows in a process list.
@@ -60,9 +63,13 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server and waits until Kestrel listens.</summary>
     /// <param name="settings">Configuration keys (<c>PgNotifyHub:Channels:0</c>) and values.</param>
     /// <param name="port">0 to let Kestrel pick a free port.</param>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int port = 0)
+    public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int port = 0) =>
+        StartApplicationAsync(Path.Combine(AppContext.BaseDirectory, "PgNotifyHub.Server.dll"), settings, port);
+
+    /// <summary>Starts the ASP.NET Core application <paramref name="application"/> (its dll, run from its folder) and waits until Kestrel listens.</summary>
+    public static async Task<ServerProcess> StartApplicationAsync(string application, IReadOnlyDictionary<string, string> settings, int port = 0)
     {
-        var server = new ServerProcess(settings, port);
+        var server = new ServerProcess(application, settings, port);
         server._process.Start();
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();
@@ -86,7 +93,7 @@ public sealed class ServerProcess : IAsyncDisposable
             await whileDown();
         }
 
-        return await StartAsync(_settings, BaseUri.Port);
+        return await StartApplicationAsync(_application, _settings, BaseUri.Port);
     }
 
     public async ValueTask DisposeAsync()

@@ -68,7 +68,7 @@ public sealed class EndpointMappingTests
         builder.Services.AddPgNotifyHub(o =>
         {
             o.ConnectionString = "Host=127.0.0.1;Port=1;Username=postgres";
-            o.CloseOnAuthenticationExpiry = option ?? o.CloseOnAuthenticationExpiry;
+            o.CloseOnAuthenticationExpiration = option ?? o.CloseOnAuthenticationExpiration;
         });
         await using var app = builder.Build();
         bool? seenByCaller = null;

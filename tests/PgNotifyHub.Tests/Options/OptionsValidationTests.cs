@@ -160,7 +160,7 @@ public sealed class OptionsValidationTests
         Assert.Null(options.MaxConnections);
         Assert.Equal(1000, options.MaxAudiencesPerConnection);
         Assert.Equal(4096, options.MaxClientMessageSize);
-        Assert.True(options.CloseOnAuthenticationExpiry);
+        Assert.True(options.CloseOnAuthenticationExpiration);
     }
 
     [Theory]

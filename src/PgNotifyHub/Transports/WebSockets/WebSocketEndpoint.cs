@@ -28,7 +28,7 @@ internal sealed class WebSocketEndpoint(
         var handshake = await checks.CheckAsync(
             context,
             WebSocketSink.Transport,
-            settings.CloseOnAuthenticationExpiry,
+            settings.CloseOnAuthenticationExpiration,
             sequenced ? null : $"The resume parameter needs the WebSocket subprotocol {WebSocketSink.SequencedSubprotocol}.");
         if (handshake is null)
         {
