@@ -59,7 +59,8 @@ internal sealed record ResumePosition(string Stream, IReadOnlyDictionary<Route, 
             position = new ResumePosition(stream, lastSeen);
             return true;
         }
-        catch (JsonException)
+        // A property name that is half a surrogate pair cannot even be compared with the names looked for.
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
         {
             return false;
         }

@@ -39,6 +39,8 @@ public sealed class ResumeInputTests(PostgresFixture postgres)
         "{\"stream\":\"x\",\"positions\":[{\"channel\":\"c\",\"seq\":1}]}",
         "{\"stream\":\"x\",\"positions\":[{\"channel\":\"c\",\"audience\":\"a\"}]}",
         "{\"stream\":\"a\",\"stream\":\"b\",\"positions\":[]}",
+        "{\"\\ud800\":1,\"stream\":\"x\",\"positions\":[]}",
+        "{\"stream\":\"x\",\"positions\":[{\"\\udc00\":1,\"channel\":\"c\",\"audience\":\"a\",\"seq\":1}]}",
         "{\"stream\":\"x\",\"positions\":[{\"channel\":\"c\",\"audience\":\"a\",\"seq\":1,\"seq\":2}]}",
         "{\"stream\":\"x\",\"positions\":[{\"channel\":" + new string('[', 1_000) + new string(']', 1_000) + ",\"audience\":\"a\",\"seq\":1}]}",
         "[]", "\"x\"", "1", "null", "true", "{", "}", "{\"stream\":\"x\",\"positions\":[]", " ", "{}{}",
