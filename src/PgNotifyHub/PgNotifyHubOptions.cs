@@ -72,13 +72,13 @@ public sealed class PgNotifyHubOptions
     /// What happens when a raw WebSocket's or an in-process subscription's send queue is full. Default:
     /// <see cref="PgNotifyHub.PgNotifyHubSlowConsumerPolicy.Close"/>. SignalR connections are always closed: a message handed
     /// to SignalR cannot be taken back, so there is no oldest message to drop. Every dropped message is counted
-    /// (<c>pgnotifyhub.notifications.dropped</c>).
+    /// (<c>pgnotifyhub.notification.dropped</c>).
     /// </summary>
     public PgNotifyHubSlowConsumerPolicy SlowConsumerPolicy { get; set; } = PgNotifyHubSlowConsumerPolicy.Close;
 
     /// <summary>
     /// The top-level property of a payload's JSON object that holds the time it was sent, from which the meter
-    /// records commit-to-send latency (<c>pgnotifyhub.notifications.latency</c>), e.g. <c>sent_at</c> filled with
+    /// records commit-to-send latency (<c>pgnotifyhub.notification.latency</c>), e.g. <c>sent_at</c> filled with
     /// <c>to_json(clock_timestamp())</c>. Either an ISO 8601 string or a number of seconds since the Unix epoch
     /// (<c>extract(epoch from clock_timestamp())</c>). Default: <see langword="null"/>, not measured. The property stays
     /// in the payload; payloads without it are not measured. Meaningful only when the clocks of PostgreSQL and this

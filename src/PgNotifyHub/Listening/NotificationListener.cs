@@ -49,7 +49,7 @@ internal sealed class NotificationListener : BackgroundService
         _channels = channels;
         _channels.Changed += WakeUp;
         _metrics = metrics;
-        metrics.ObserveNotifyQueueUsage(() => NotifyQueueUsage);
+        metrics.ObserveNotifyQueueUtilization(() => NotifyQueueUsage);
         _logger = loggerFactory.CreateLogger<NotificationListener>();
 
         // One long-lived session connection: a pool would only keep a second idle one, and LISTEN cannot work over

@@ -48,7 +48,7 @@ internal sealed class NotificationSequencer
         _maxBytes = options.Value.ReplayBufferMaxBytes;
         _windowTicks = (long)(options.Value.ReplayWindow.TotalSeconds * time.TimestampFrequency);
         _lastSweep = time.GetTimestamp();
-        metrics.ObserveReplay(() => Footprint);
+        metrics.ObserveReplay(() => Footprint, _maxBytes);
     }
 
     public string Stream
@@ -157,8 +157,9 @@ internal sealed class NotificationSequencer
 
     private void Resync(INotificationSink sink, ResyncNotice resync)
     {
-        sink.Resync(resync);
+        // Counted first, so whoever sees the notice also sees it counted.
         _metrics.Resynced(resync.Reason);
+        sink.Resync(resync);
     }
 
     private void Replay(INotificationSink sink, ResumePosition resume)
