@@ -74,8 +74,8 @@ internal sealed class NotificationSequencer
         }
     }
 
-    /// <summary>Numbers <paramref name="parsed"/> and hands it to every sink of its route.</summary>
-    public SequencedNotification Publish(ParsedNotification parsed)
+    /// <summary>Numbers <paramref name="parsed"/> and hands it to every sink of its route; returns it and how many sinks took it.</summary>
+    public (SequencedNotification Notification, int Recipients) Publish(ParsedNotification parsed)
     {
         lock (_lock)
         {
@@ -96,8 +96,7 @@ internal sealed class NotificationSequencer
 
             SweepExpired(now);
             KeepWithinBudget(history);
-            _fanOut.Post(notification);
-            return notification;
+            return (notification, _fanOut.Post(notification));
         }
     }
 
