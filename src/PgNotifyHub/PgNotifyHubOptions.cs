@@ -53,11 +53,24 @@ public sealed class PgNotifyHubOptions
 
     /// <summary>
     /// The fraction of PostgreSQL's NOTIFY queue (<c>pg_notification_queue_usage()</c>, measured at every heartbeat)
-    /// from which the health check <c>pgnotifyhub-notify-queue</c> reports Unhealthy. Default: 0.5. A queue that
+    /// from which the health check <c>pgnotifyhub-notify-queue</c> fails (<see cref="NotifyQueueHealthCheck"/>). Default: 0.5. A queue that
     /// fills up means a listening session does not consume; when it is full, every notifying transaction fails.
     /// Must be greater than 0 and at most 1.
     /// </summary>
     public double NotifyQueueUsageThreshold { get; set; } = 0.5;
+
+    /// <summary>
+    /// The health check <c>pgnotifyhub-listener</c>: healthy while LISTEN is in place on a live connection. Registered
+    /// by default, tagged <c>ready</c>, Unhealthy when it fails.
+    /// </summary>
+    public PgNotifyHubHealthCheckOptions ListenerHealthCheck { get; set; } = new();
+
+    /// <summary>
+    /// The health check <c>pgnotifyhub-notify-queue</c>: failing while PostgreSQL's NOTIFY queue is at least
+    /// <see cref="NotifyQueueUsageThreshold"/> full. Registered by default, tagged <c>ready</c>, Unhealthy when it fails;
+    /// the queue is shared by the whole cluster, so every node fails it at once: Degraded keeps them in rotation.
+    /// </summary>
+    public PgNotifyHubHealthCheckOptions NotifyQueueHealthCheck { get; set; } = new();
 
     /// <summary>
     /// The number of messages queued for one connection (raw WebSocket or SignalR) or in-process subscription
