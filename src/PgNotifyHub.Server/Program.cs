@@ -22,7 +22,7 @@ builder.Services.AddPgNotifyHub(options =>
     options.AudienceResolver = AudienceResolver(builder.Configuration.GetSection("Audiences"));
 });
 builder.Services.AddHubCors();
-builder.AddServerMetrics();
+builder.AddServerTelemetry();
 
 var app = builder.Build();
 var paths = app.Configuration.GetSection("Paths");

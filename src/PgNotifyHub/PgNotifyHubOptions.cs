@@ -60,11 +60,24 @@ public sealed class PgNotifyHubOptions
 
     /// <summary>
     /// The fraction of PostgreSQL's NOTIFY queue (<c>pg_notification_queue_usage()</c>, measured at every heartbeat)
-    /// from which the health check <c>pgnotifyhub-notify-queue</c> reports Unhealthy. Default: 0.5. A queue that
+    /// from which the health check <c>pgnotifyhub-notify-queue</c> fails (<see cref="NotifyQueueHealthCheck"/>). Default: 0.5. A queue that
     /// fills up means a listening session does not consume; when it is full, every notifying transaction fails.
     /// Must be greater than 0 and at most 1.
     /// </summary>
     public double NotifyQueueUsageThreshold { get; set; } = 0.5;
+
+    /// <summary>
+    /// The health check <c>pgnotifyhub-listener</c>: healthy while LISTEN is in place on a live connection. Registered
+    /// by default, tagged <c>ready</c>, Unhealthy when it fails.
+    /// </summary>
+    public PgNotifyHubHealthCheckOptions ListenerHealthCheck { get; set; } = new();
+
+    /// <summary>
+    /// The health check <c>pgnotifyhub-notify-queue</c>: failing while PostgreSQL's NOTIFY queue is at least
+    /// <see cref="NotifyQueueUsageThreshold"/> full. Registered by default, tagged <c>ready</c>, Unhealthy when it fails;
+    /// the queue is shared by the whole cluster, so every node fails it at once: Degraded keeps them in rotation.
+    /// </summary>
+    public PgNotifyHubHealthCheckOptions NotifyQueueHealthCheck { get; set; } = new();
 
     /// <summary>
     /// The number of messages queued for one connection (raw WebSocket or SignalR) or in-process subscription
@@ -79,13 +92,13 @@ public sealed class PgNotifyHubOptions
     /// What happens when a raw WebSocket's or an in-process subscription's send queue is full. Default:
     /// <see cref="PgNotifyHub.PgNotifyHubSlowConsumerPolicy.Close"/>. SignalR connections are always closed: a message handed
     /// to SignalR cannot be taken back, so there is no oldest message to drop. Every dropped message is counted
-    /// (<c>pgnotifyhub.notifications.dropped</c>).
+    /// (<c>pgnotifyhub.notification.dropped</c>).
     /// </summary>
     public PgNotifyHubSlowConsumerPolicy SlowConsumerPolicy { get; set; } = PgNotifyHubSlowConsumerPolicy.Close;
 
     /// <summary>
     /// The top-level property of a payload's JSON object that holds the time it was sent, from which the meter
-    /// records commit-to-send latency (<c>pgnotifyhub.notifications.latency</c>), e.g. <c>sent_at</c> filled with
+    /// records commit-to-send latency (<c>pgnotifyhub.notification.latency</c>), e.g. <c>sent_at</c> filled with
     /// <c>to_json(clock_timestamp())</c>. Either an ISO 8601 string or a number of seconds since the Unix epoch
     /// (<c>extract(epoch from clock_timestamp())</c>). Default: <see langword="null"/>, not measured. The property stays
     /// in the payload; payloads without it are not measured. Meaningful only when the clocks of PostgreSQL and this

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PgNotifyHub.Configuration;
@@ -35,7 +36,9 @@ public static class PgNotifyHubServiceCollectionExtensions
     /// <see cref="PgNotifyHubOptions"/> bound from the <c>PgNotifyHub</c> configuration section and then
     /// <paramref name="configure"/>. Options are validated when the host starts; invalid settings stop it with
     /// an <see cref="OptionsValidationException"/> naming each one. Also registers the health checks
-    /// <c>pgnotifyhub-listener</c> and <c>pgnotifyhub-notify-queue</c>, tagged <c>ready</c>. Calling it again only adds <paramref name="configure"/>.
+    /// <c>pgnotifyhub-listener</c> and <c>pgnotifyhub-notify-queue</c>, tagged <c>ready</c> and Unhealthy when they fail,
+    /// unless <see cref="PgNotifyHubOptions.ListenerHealthCheck"/> and <see cref="PgNotifyHubOptions.NotifyQueueHealthCheck"/>
+    /// name, tag or turn them off. Calling it again only adds <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The application's services.</param>
     /// <param name="configure">Sets options in code, after configuration has been bound.</param>
@@ -132,10 +135,25 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddSingleton<NotificationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<NotificationListener>());
         services.AddHostedService<NotificationDispatcher>();
-        services.AddHealthChecks()
-            .AddCheck<ListenerHealthCheck>(ListenerHealthCheck.Name, tags: [ReadinessTag])
-            .AddCheck<NotifyQueueHealthCheck>(NotifyQueueHealthCheck.Name, tags: [ReadinessTag]);
+        // Registered as the options say, once they are known: configuration and code may name, tag or turn them off.
+        services.AddHealthChecks();
+        services.AddOptions<HealthCheckServiceOptions>().Configure<IOptions<PgNotifyHubOptions>>((health, options) =>
+        {
+            AddHealthCheck(health, options.Value.ListenerHealthCheck, ListenerHealthCheck.Name, static provider =>
+                new ListenerHealthCheck(provider.GetRequiredService<NotificationListener>()));
+            AddHealthCheck(health, options.Value.NotifyQueueHealthCheck, NotifyQueueHealthCheck.Name, static provider =>
+                new NotifyQueueHealthCheck(provider.GetRequiredService<NotificationListener>(), provider.GetRequiredService<IOptions<PgNotifyHubOptions>>()));
+        });
         return services;
+    }
+
+    private static void AddHealthCheck(HealthCheckServiceOptions health, PgNotifyHubHealthCheckOptions check, string defaultName, Func<IServiceProvider, IHealthCheck> create)
+    {
+        if (check.Enabled)
+        {
+            health.Registrations.Add(new HealthCheckRegistration(
+                check.Name ?? defaultName, create, check.FailureStatus, check.Tags.Count == 0 ? [ReadinessTag] : check.Tags));
+        }
     }
 
     /// <summary>Adds PgNotifyHub listening through <paramref name="connectionString"/>.</summary>

@@ -43,7 +43,7 @@ public sealed class DurableOutboxTests(PostgresFixture postgres)
 
         var received = await client.ReceiveAsync(3);
         Assert.Equal([1L, 3, 4], received.Select(e => e.PayloadNumber("i")));
-        Assert.Equal(4, meter["pgnotifyhub.notifications.received"]);
+        Assert.Equal(4, meter["pgnotifyhub.notification.received"]);
         Assert.All(received, e => Assert.Equal((host.Channel, mine), (e.Channel, e.Audience)));
         Assert.Equal([1L, 2, 3], received.Select(e => e.Seq));
     }

@@ -27,8 +27,8 @@ public sealed class LimitTests(PostgresFixture postgres)
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refusedRaw);
         Assert.Equal(2, host.Logs.Entries.Count(e => e.EventId.Name == "ConnectionRefused" && e.Message.Contains("MaxConnections", StringComparison.Ordinal)));
-        Assert.Equal(1, meter["pgnotifyhub.connections.refused", "websocket", "max_connections"]);
-        Assert.Equal(1, meter["pgnotifyhub.connections.refused", "signalr", "max_connections"]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.refused", "websocket", "max_connections"]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.refused", "signalr", "max_connections"]);
 
         await first.DisposeAsync();
         await host.Logs.WaitForAsync(e => e.EventId.Name == "ConnectionClosed" && e.Message.Contains("websocket", StringComparison.Ordinal)).OrTimeout();
@@ -59,7 +59,7 @@ public sealed class LimitTests(PostgresFixture postgres)
 
         var refused = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "ConnectionRefused");
         Assert.Contains("MaxAudiencesPerConnection", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(1, meter["pgnotifyhub.connections.refused", transport == Transport.WebSocket ? "websocket" : "signalr", "audiences"]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.refused", transport == Transport.WebSocket ? "websocket" : "signalr", "audiences"]);
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class LimitTests(PostgresFixture postgres)
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, closed.Status);
         var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
         Assert.Equal("ClientMessageTooBig", warning.EventId.Name);
-        Assert.Equal(1, meter["pgnotifyhub.connections.closed_by_server", "websocket", "message_too_big"]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.closed_by_server", "websocket", "message_too_big"]);
     }
 
     [Fact]

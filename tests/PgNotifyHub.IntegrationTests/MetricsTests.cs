@@ -22,11 +22,11 @@ public sealed class MetricsTests(PostgresFixture postgres)
         await signalR.ReceiveUntilMarkerAsync(marker);
         await webSocket.ReceiveUntilMarkerAsync(marker);
 
-        Assert.Equal(3, meter["pgnotifyhub.notifications.received"]);
-        Assert.Equal(1, meter["pgnotifyhub.notifications.invalid"]);
-        Assert.Equal(1, meter["pgnotifyhub.connections.active", "signalr"]);
-        Assert.Equal(1, meter["pgnotifyhub.connections.active", "websocket"]);
-        Assert.Equal(0, meter["pgnotifyhub.connections.closed_by_server"]);
+        Assert.Equal(3, meter["pgnotifyhub.notification.received"]);
+        Assert.Equal(1, meter["pgnotifyhub.notification.invalid"]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.active", "signalr"]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.active", "websocket"]);
+        Assert.Equal(0, meter["pgnotifyhub.connection.closed_by_server"]);
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class MetricsTests(PostgresFixture postgres)
         var signalR = await host.ConnectSignalRAsync(audience);
         var webSocket = await host.ConnectWebSocketAsync(audience);
         await using var subscription = await host.SubscribeAsync(host.Channel, audience);
-        Assert.Null(meter.Observe("pgnotifyhub.notifications.last_received_age"));
+        Assert.Null(meter.Observe("pgnotifyhub.notification.last_received.age"));
 
         await postgres.NotifySeriesAsync(host.Channel, audience, 5, cancellationToken);
         await signalR.ReceiveAsync(5);
@@ -48,11 +48,11 @@ public sealed class MetricsTests(PostgresFixture postgres)
         await postgres.TerminateBackendAsync(backend, cancellationToken);
         await host.ReconnectedBackendAsync(backend);
 
-        Assert.Equal(5, meter["pgnotifyhub.notifications.delivered", "signalr"]);
-        Assert.Equal(5, meter["pgnotifyhub.notifications.delivered", "websocket"]);
-        Assert.Equal(5, meter["pgnotifyhub.notifications.delivered", "subscription"]);
+        Assert.Equal(5, meter["pgnotifyhub.notification.delivered", "signalr"]);
+        Assert.Equal(5, meter["pgnotifyhub.notification.delivered", "websocket"]);
+        Assert.Equal(5, meter["pgnotifyhub.notification.delivered", "subscription"]);
         Assert.Equal(1, meter["pgnotifyhub.listener.reconnects"]);
-        Assert.InRange(meter.Observe("pgnotifyhub.notifications.last_received_age")!.Value, 0, TimeoutExtensions.DefaultTimeout.TotalSeconds);
+        Assert.InRange(meter.Observe("pgnotifyhub.notification.last_received.age")!.Value, 0, TimeoutExtensions.DefaultTimeout.TotalSeconds);
     }
 
     [Theory]
@@ -73,7 +73,28 @@ public sealed class MetricsTests(PostgresFixture postgres)
         await postgres.TerminateBackendAsync(backend, cancellationToken);
         await client.ReceiveResyncAsync();
 
-        Assert.Equal(3, meter["pgnotifyhub.notifications.delivered", transportTag]);
+        Assert.Equal(3, meter["pgnotifyhub.notification.delivered", transportTag]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.resynced", reason: "listener_reconnected"]);
+    }
+
+    [Fact]
+    public async Task Meter_reports_the_replay_budget_in_use_its_limit_its_routes_and_the_notify_queue_utilization()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres, options => options.ReplayBufferMaxBytes = 1_000_000);
+        using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        var (first, second) = (Names.Audience(), Names.Audience());
+        await using var subscription = await host.SubscribeAsync(host.Channel, second);
+        await using var notifications = subscription.GetAsyncEnumerator(cancellationToken);
+
+        await postgres.NotifyManyAsync(host.Channel, [Markers.Message(first, "one"), Markers.Message(second, "two")], cancellationToken);
+        await notifications.NextAsync();
+
+        // Both routes were numbered before the second was delivered; the first heartbeat ran before any NOTIFY was read.
+        Assert.Equal(2, meter.Observe("pgnotifyhub.replay.route.count"));
+        Assert.InRange(meter.Observe("pgnotifyhub.replay.usage")!.Value, 1, 1_000_000);
+        Assert.Equal(1_000_000, meter.Observe("pgnotifyhub.replay.limit"));
+        Assert.InRange(meter.Observe("pgnotifyhub.notify_queue.utilization")!.Value, 0, 1);
     }
 
     [Fact]
@@ -98,8 +119,8 @@ public sealed class MetricsTests(PostgresFixture postgres)
         }
 
         // The eleventh did not fit and closed the subscription; the later ones were no longer routed to it.
-        Assert.Equal(1, meter["pgnotifyhub.notifications.dropped", "subscription", "connection_closed"]);
-        Assert.Equal(1, meter["pgnotifyhub.connections.closed_by_server", "subscription", "slow_consumer"]);
+        Assert.Equal(1, meter["pgnotifyhub.notification.dropped", "subscription", "connection_closed"]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.closed_by_server", "subscription", "slow_consumer"]);
         Assert.Equal(0, meter.Observe("pgnotifyhub.send_queue.depth", "subscription"));
     }
 
@@ -133,7 +154,7 @@ public sealed class MetricsTests(PostgresFixture postgres)
             await notifications.NextAsync();
         }
 
-        var latencies = meter.Recorded("pgnotifyhub.notifications.latency");
+        var latencies = meter.Recorded("pgnotifyhub.notification.latency");
         Assert.Equal(2, latencies.Count);
         Assert.All(latencies, latency => Assert.InRange(latency, -0.5, TimeoutExtensions.DefaultTimeout.TotalSeconds));
     }

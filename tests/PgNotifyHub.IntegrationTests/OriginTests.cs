@@ -24,7 +24,7 @@ public sealed class OriginTests(PostgresFixture postgres)
         Assert.Equal(HttpStatusCode.Forbidden, status);
         var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
         Assert.Equal(("OriginRefused", Foreign), (warning.EventId.Name, warning["Origin"]));
-        Assert.Equal(1, meter["pgnotifyhub.connections.refused", "websocket", "origin"]);
+        Assert.Equal(1, meter["pgnotifyhub.connection.refused", "websocket", "origin"]);
     }
 
     [Theory]

@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using PgNotifyHub.IntegrationTests.Infrastructure;
+using PgNotifyHub.Testing;
 
 namespace PgNotifyHub.IntegrationTests;
 
@@ -31,17 +33,19 @@ public sealed class ServerMetricsTests(PostgresFixture postgres)
         await signalR.ReceiveUntilMarkerAsync(marker);
 
         var scrape = await ScrapeUntilAsync(http, "/metrics", [
-            ("pgnotifyhub_notifications_received_total", null, 4),
-            ("pgnotifyhub_notifications_invalid_total", null, 1),
-            ("pgnotifyhub_notifications_delivered_total", "websocket", 3),
-            ("pgnotifyhub_notifications_delivered_total", "signalr", 3),
-            ("pgnotifyhub_connections_active", "websocket", 1),
-            ("pgnotifyhub_connections_active", "signalr", 1),
+            ("pgnotifyhub_notification_received_total", null, 4),
+            ("pgnotifyhub_notification_invalid_total", null, 1),
+            ("pgnotifyhub_notification_delivered_total", "websocket", 3),
+            ("pgnotifyhub_notification_delivered_total", "signalr", 3),
+            ("pgnotifyhub_connection_active", "websocket", 1),
+            ("pgnotifyhub_connection_active", "signalr", 1),
         ]);
 
-        Assert.Contains("# TYPE pgnotifyhub_notifications_received_total counter", scrape, StringComparison.Ordinal);
-        Assert.Contains("# TYPE pgnotifyhub_connections_active gauge", scrape, StringComparison.Ordinal);
-        Assert.Contains("pgnotifyhub_notifications_last_received_age_seconds", scrape, StringComparison.Ordinal);
+        Assert.Contains("# TYPE pgnotifyhub_notification_received_total counter", scrape, StringComparison.Ordinal);
+        Assert.Contains("# TYPE pgnotifyhub_connection_active gauge", scrape, StringComparison.Ordinal);
+        Assert.Contains("pgnotifyhub_notification_last_received_age_seconds", scrape, StringComparison.Ordinal);
+        Assert.Contains("pgnotifyhub_notify_queue_utilization", scrape, StringComparison.Ordinal);
+        AssertFamiliesFollowTheExporterRules(scrape);
         Assert.Contains("kestrel_active_connections", scrape, StringComparison.Ordinal);
         TestContext.Current.TestOutputHelper?.WriteLine(scrape);
     }
@@ -56,6 +60,30 @@ public sealed class ServerMetricsTests(PostgresFixture postgres)
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/metrics", cancellationToken).OrTimeout()).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz", cancellationToken).OrTimeout()).StatusCode);
     }
+
+    // The rules the dashboard's and the alerts' tests map instruments by (tests/Shared/PrometheusNames.cs) are the
+    // exporter's: every family of the library in a real scrape is named and typed as they say.
+    private static void AssertFamiliesFollowTheExporterRules(string scrape)
+    {
+        var expected = PrometheusNames.OfLibrary()
+            .Select(series => (Family: PrometheusNames.Family(series.Key, series.Value), Type: PrometheusType(series.Value)))
+            .ToHashSet();
+        var families = scrape.Split('\n')
+            .Where(line => line.StartsWith("# TYPE pgnotifyhub_", StringComparison.Ordinal))
+            .Select(line => line.Split(' '))
+            .Select(parts => (Family: parts[2], Type: parts[3]))
+            .ToList();
+
+        Assert.NotEmpty(families);
+        Assert.All(families, family => Assert.Contains(family, expected));
+    }
+
+    private static string PrometheusType(Instrument instrument) => instrument.GetType().GetGenericTypeDefinition() switch
+    {
+        var type when type == typeof(Counter<>) => "counter",
+        var type when type == typeof(Histogram<>) => "histogram",
+        _ => "gauge",
+    };
 
     private Task<StandaloneServer> StartServerAsync(params (string Key, string Value)[] settings) =>
         StandaloneServer.StartAsync(postgres, new Dictionary<string, string>(settings.Select(setting => KeyValuePair.Create(setting.Key, setting.Value)))
@@ -94,7 +122,7 @@ public sealed class ServerMetricsTests(PostgresFixture postgres)
 
     /// <summary>
     /// Each sample line of Prometheus's text format, <c>name{label="value",…} value [timestamp]</c>, as its name, its
-    /// <c>transport</c> label (null without one) and its value.
+    /// <c>pgnotifyhub_transport</c> label (null without one) and its value.
     /// </summary>
     private static HashSet<(string Name, string? Transport, double Value)> Samples(string scrape)
     {
@@ -111,7 +139,7 @@ public sealed class ServerMetricsTests(PostgresFixture postgres)
             var name = labelsStart < 0 ? line[..line.IndexOf(' ', StringComparison.Ordinal)] : line[..labelsStart];
             var labels = labelsStart < 0 ? "" : line[(labelsStart + 1)..labelsEnd];
             var value = line[((labelsEnd < 0 ? name.Length : labelsEnd + 1) + 1)..].Split(' ')[0];
-            const string TransportLabel = "transport=\"";
+            const string TransportLabel = "pgnotifyhub_transport=\"";
             var transportStart = labels.IndexOf(TransportLabel, StringComparison.Ordinal);
             var transport = transportStart < 0
                 ? null

@@ -32,7 +32,7 @@ public sealed class SlowConsumerPolicyTests(PostgresFixture postgres)
         }
 
         Assert.Equal(capacity, meter.Observe("pgnotifyhub.send_queue.depth", "subscription"));
-        Assert.Equal(10, meter["pgnotifyhub.notifications.dropped", "subscription", "queue_full"]);
+        Assert.Equal(10, meter["pgnotifyhub.notification.dropped", "subscription", "queue_full"]);
         await using var notifications = lagging.GetAsyncEnumerator(cancellationToken);
         var kept = new List<long?>();
         for (var i = 0; i < capacity; i++)
@@ -44,7 +44,7 @@ public sealed class SlowConsumerPolicyTests(PostgresFixture postgres)
         var marker = Markers.NewId();
         await postgres.NotifyAsync(host.Channel, Markers.Payload(audience, marker), cancellationToken);
         Assert.True((await notifications.NextAsync()).ToEnvelope().IsMarker(marker));
-        Assert.Equal(0, meter["pgnotifyhub.connections.closed_by_server", "subscription", "slow_consumer"]);
+        Assert.Equal(0, meter["pgnotifyhub.connection.closed_by_server", "subscription", "slow_consumer"]);
         var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
         Assert.Equal(("SlowConsumerDropping", "subscription"), (warning.EventId.Name, warning["Transport"]));
     }
@@ -73,10 +73,10 @@ public sealed class SlowConsumerPolicyTests(PostgresFixture postgres)
         var numbers = beforeMarker.Select(e => e.PayloadNumber("i")).OfType<long>().ToList();
         Assert.Equal(numbers.Order(), numbers);
         Assert.Equal(numbers.Distinct(), numbers);
-        var dropped = meter["pgnotifyhub.notifications.dropped", "websocket", "queue_full"];
+        var dropped = meter["pgnotifyhub.notification.dropped", "websocket", "queue_full"];
         Assert.True(dropped > 0, "Nothing was dropped: the flood did not overflow the queue.");
         Assert.Equal(2_001 - beforeMarker.Count, dropped);
-        Assert.Equal(0, meter["pgnotifyhub.connections.closed_by_server", "websocket", "slow_consumer"]);
+        Assert.Equal(0, meter["pgnotifyhub.connection.closed_by_server", "websocket", "slow_consumer"]);
         var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
         Assert.Equal(("SlowConsumerDropping", "websocket"), (warning.EventId.Name, warning["Transport"]));
     }

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using PgNotifyHub.Diagnostics;
 
 namespace PgNotifyHub.Backplane;
 
@@ -53,7 +55,8 @@ internal sealed class BackplanePublisher : IAsyncDisposable
     /// <summary>Completes once the frame's NOTIFY is committed; throws what PostgreSQL threw.</summary>
     public async Task PublishAsync(string channel, byte[] frame, CancellationToken cancellationToken)
     {
-        var publication = new Publication(channel, frame);
+        // The sender's span, which the batch's span links to; none is kept while nobody traces.
+        var publication = new Publication(channel, frame) { Sender = PgNotifyHubTracing.Source.HasListeners() ? Activity.Current?.Context ?? default : default };
         if (!_queue.Writer.TryWrite(publication))
         {
             await _queue.Writer.WriteAsync(publication, cancellationToken);
@@ -92,9 +95,10 @@ internal sealed class BackplanePublisher : IAsyncDisposable
                     chars += publication.Payload?.Length ?? 0;
                 }
 
+                using var publish = PgNotifyHubTracing.Source.HasListeners() ? StartPublishSpan(batch) : null;
                 try
                 {
-                    Send(batch, stoppingToken);
+                    Send(batch, publish, stoppingToken);
                     foreach (var sent in batch)
                     {
                         sent.Done.TrySetResult();
@@ -108,6 +112,7 @@ internal sealed class BackplanePublisher : IAsyncDisposable
                 }
                 catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
                 {
+                    PgNotifyHubTracing.Failed(publish, exception);
                     if (_failures++ == 0)
                     {
                         Log.BackplanePublishFailed(_logger, exception);
@@ -152,7 +157,13 @@ internal sealed class BackplanePublisher : IAsyncDisposable
         return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
-    private void Send(List<Publication> batch, CancellationToken stoppingToken)
+    private static Activity? StartPublishSpan(List<Publication> batch)
+    {
+        var channel = batch.TrueForAll(publication => publication.Channel == batch[0].Channel) ? batch[0].Channel : null;
+        return PgNotifyHubTracing.StartBackplanePublish(batch.Select(publication => publication.Sender), batch.Count, channel);
+    }
+
+    private void Send(List<Publication> batch, Activity? publish, CancellationToken stoppingToken)
     {
         var spills = batch.Count(publication => publication.Payload is null);
         if (spills > 0)
@@ -164,7 +175,8 @@ internal sealed class BackplanePublisher : IAsyncDisposable
         var connection = _connection ??= _database.DataSource.OpenConnectionAsync(stoppingToken).AsTask().GetAwaiter().GetResult();
         try
         {
-            SendOn(connection, batch, spills, stoppingToken);
+            var notifies = SendOn(connection, batch, spills, stoppingToken);
+            PgNotifyHubTracing.BackplanePublished(publish, notifies, spills);
             if (spills > 0)
             {
                 _cleanup ??= Task.Run(() => CleanUpAsync(_stopping.Token), CancellationToken.None);
@@ -179,7 +191,8 @@ internal sealed class BackplanePublisher : IAsyncDisposable
         }
     }
 
-    private static void SendOn(NpgsqlConnection connection, List<Publication> batch, int spills, CancellationToken stoppingToken)
+    /// <summary>Sends the batch; returns how many NOTIFYs carried it.</summary>
+    private static int SendOn(NpgsqlConnection connection, List<Publication> batch, int spills, CancellationToken stoppingToken)
     {
         // The spilled rows and their NOTIFYs commit together, so a row is readable when its NOTIFY arrives.
         using var transaction = spills > 0 ? connection.BeginTransaction() : null;
@@ -204,6 +217,7 @@ internal sealed class BackplanePublisher : IAsyncDisposable
         }
 
         transaction?.Commit();
+        return channels.Length;
     }
 
     private static void Spill(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Publication> batch, CancellationToken stoppingToken)
@@ -262,6 +276,8 @@ internal sealed class BackplanePublisher : IAsyncDisposable
         public string? Payload { get; } = BackplanePayload.Inline(frame);
 
         public string? SpilledPayload { get; set; }
+
+        public ActivityContext Sender { get; init; }
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

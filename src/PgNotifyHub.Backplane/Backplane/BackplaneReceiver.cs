@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using PgNotifyHub.Diagnostics;
 using PgNotifyHub.Listening;
 
 namespace PgNotifyHub.Backplane;
@@ -18,10 +20,11 @@ internal sealed class BackplaneReceiver : IChannelConsumer, IAsyncDisposable
 
     // Synchronous continuations: the dispatcher's write runs the idle receive loop on its own thread, rather than
     // queueing it behind the thread pool's other work; the loop awaits only the reads of spilled frames.
-    private readonly Channel<string> _received = Channel.CreateBounded<string>(
+    private readonly Channel<(string Payload, Activity? Trace)> _received = Channel.CreateBounded<(string Payload, Activity? Trace)>(
         new BoundedChannelOptions(ReceiveQueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private readonly string _hubName;
+    private readonly string _channel;
     private readonly BackplaneDatabase _database;
     private readonly TimeSpan _spillRetention;
     private readonly Func<BackplaneFrame, Task> _handle;
@@ -48,6 +51,7 @@ internal sealed class BackplaneReceiver : IChannelConsumer, IAsyncDisposable
         ILogger logger)
     {
         _hubName = hubName;
+        _channel = channel;
         _database = database;
         _spillRetention = spillRetention;
         _handle = handle;
@@ -59,9 +63,9 @@ internal sealed class BackplaneReceiver : IChannelConsumer, IAsyncDisposable
     /// <summary>Cancelled when the receiver stops.</summary>
     public CancellationToken Stopping => _stopping.Token;
 
-    void IChannelConsumer.OnNotification(string payload)
+    void IChannelConsumer.OnNotification(string payload, Activity? trace)
     {
-        if (_received.Writer.TryWrite(payload))
+        if (_received.Writer.TryWrite((payload, trace)))
         {
             return;
         }
@@ -101,19 +105,23 @@ internal sealed class BackplaneReceiver : IChannelConsumer, IAsyncDisposable
         var inFlight = new Queue<Task>();
         try
         {
-            await foreach (var payload in _received.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var (payload, trace) in _received.Reader.ReadAllAsync(stoppingToken))
             {
                 foreach (var text in BackplanePayload.Split(payload))
                 {
+                    // One span per frame, under the dispatch that handed it over; it ends once the frame's writes are issued.
+                    using var receive = PgNotifyHubTracing.StartBackplaneReceive(trace, _channel, _hubName, spilled: BackplanePayload.SpilledId(text) is not null);
                     try
                     {
                         if (await ReadFrameAsync(text, stoppingToken) is { } frame)
                         {
+                            PgNotifyHubTracing.BackplaneFrameRead(receive, receive is null ? null : FrameKindName(frame.Kind));
                             inFlight.Enqueue(_handle(frame));
                         }
                     }
                     catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
                     {
+                        PgNotifyHubTracing.Failed(receive, exception);
                         Log.BackplaneMessageFailed(_logger, exception, _hubName);
                     }
 
@@ -133,6 +141,15 @@ internal sealed class BackplaneReceiver : IChannelConsumer, IAsyncDisposable
         {
         }
     }
+
+    private static string FrameKindName(FrameKind kind) => kind switch
+    {
+        FrameKind.Invocation => "invocation",
+        FrameKind.GroupCommand => "group_command",
+        FrameKind.Ack => "ack",
+        FrameKind.Completion => "completion",
+        _ => "unknown",
+    };
 
     private async Task ObserveAsync(Task handling, CancellationToken stoppingToken)
     {

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using PgNotifyHub.Listening;
 using PgNotifyHub.Postgres;
 using PgNotifyHub.Transports;
 
@@ -118,12 +120,44 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
             failures.Add($"{Prefix}{nameof(options.LatencyTimestampProperty)} must name a property of the payload, or be left unset.");
         }
 
+        ValidateHealthCheck(failures, options.ListenerHealthCheck, nameof(options.ListenerHealthCheck));
+        ValidateHealthCheck(failures, options.NotifyQueueHealthCheck, nameof(options.NotifyQueueHealthCheck));
+        if (options is { ListenerHealthCheck: { Enabled: true } listener, NotifyQueueHealthCheck: { Enabled: true } queue }
+            && (listener.Name ?? ListenerHealthCheck.Name) == (queue.Name ?? NotifyQueueHealthCheck.Name))
+        {
+            failures.Add($"{Prefix}{nameof(options.ListenerHealthCheck)}:Name and {Prefix}{nameof(options.NotifyQueueHealthCheck)}:Name are both '{queue.Name ?? NotifyQueueHealthCheck.Name}': each health check needs a name of its own.");
+        }
+
         if (options.AudienceResolver is null)
         {
             failures.Add($"{Prefix}{nameof(options.AudienceResolver)} must not be null.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateHealthCheck(List<string> failures, PgNotifyHubHealthCheckOptions? check, string setting)
+    {
+        if (check is null)
+        {
+            failures.Add($"{Prefix}{setting} must not be null.");
+            return;
+        }
+
+        if (check.Name is { } name && string.IsNullOrWhiteSpace(name))
+        {
+            failures.Add($"{Prefix}{setting}:{nameof(check.Name)} must name the check, or be left unset.");
+        }
+
+        if (check.FailureStatus is not (HealthStatus.Unhealthy or HealthStatus.Degraded))
+        {
+            failures.Add($"{Prefix}{setting}:{nameof(check.FailureStatus)} must be Unhealthy or Degraded, not {check.FailureStatus}.");
+        }
+
+        if (check.Tags is null || check.Tags.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add($"{Prefix}{setting}:{nameof(check.Tags)} must be a list of tags (empty for 'ready'), none of them blank.");
+        }
     }
 
     private static void RequirePositive(List<string> failures, TimeSpan value, string setting)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -80,7 +81,7 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
     /// <summary>The script that creates and upgrades the schema, as shipped in <c>sql/pgnotifyhub.sql</c>.</summary>
     public static string InstallScript() => EmbeddedSql.Read(typeof(OutboxReader).Assembly, "PgNotifyHub.sql");
 
-    public void OnNotification(string payload) => _doorbell.Writer.TryWrite(true);
+    public void OnNotification(string payload, Activity? trace) => _doorbell.Writer.TryWrite(true);
 
     // Doorbells rung while the listener was away are lost; the table is not.
     public void OnListenerReconnected() => _doorbell.Writer.TryWrite(true);
@@ -216,6 +217,23 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
 
     private async Task<int> ReadBatchAsync(CancellationToken cancellationToken)
     {
+        // One span per read, the parent of the dispatch of what it read.
+        using var span = PgNotifyHubTracing.StartOutboxRead(_outbox.ReaderName);
+        try
+        {
+            var count = await ReadBatchAsync(span, cancellationToken);
+            PgNotifyHubTracing.OutboxRead(span, count);
+            return count;
+        }
+        catch (Exception exception) when (PgNotifyHubTracing.Failed(span, exception))
+        {
+            // Never entered: the filter records the failure on the span and lets the exception go on.
+            throw;
+        }
+    }
+
+    private async Task<int> ReadBatchAsync(Activity? span, CancellationToken cancellationToken)
+    {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         var messages = new List<ReceivedNotification>();
         await using (var read = new NpgsqlCommand(ReadBatch, connection))
@@ -227,7 +245,7 @@ internal sealed class OutboxReader : BackgroundService, IChannelConsumer
             while (await rows.ReadAsync(cancellationToken))
             {
                 _position = (rows.GetString(0), rows.GetInt64(1));
-                messages.Add(new ReceivedNotification(rows.GetString(2), rows.GetString(3) + "," + rows.GetString(4)));
+                messages.Add(new ReceivedNotification(rows.GetString(2), rows.GetString(3) + "," + rows.GetString(4)) { Origin = span });
             }
         }
 

@@ -9,7 +9,9 @@ namespace PgNotifyHub.Listening;
 internal interface IChannelConsumer
 {
     /// <summary>Called by the dispatcher, in order, for each notification of the channel. Must not block it.</summary>
-    void OnNotification(string payload);
+    /// <param name="payload">The notification's payload.</param>
+    /// <param name="trace">The dispatcher's span for the batch it is part of; null while nobody traces.</param>
+    void OnNotification(string payload, System.Diagnostics.Activity? trace);
 
     /// <summary>Called by the dispatcher when the listener reconnected: notifications of the channel may have been lost.</summary>
     void OnListenerReconnected();

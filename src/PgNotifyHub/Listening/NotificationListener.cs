@@ -49,7 +49,7 @@ internal sealed class NotificationListener : BackgroundService
         _channels = channels;
         _channels.Changed += WakeUp;
         _metrics = metrics;
-        metrics.ObserveNotifyQueueUsage(() => NotifyQueueUsage);
+        metrics.ObserveNotifyQueueUtilization(() => NotifyQueueUsage);
         _logger = loggerFactory.CreateLogger<NotificationListener>();
 
         // One long-lived session connection: a pool would only keep a second idle one, and LISTEN cannot work over
@@ -153,6 +153,8 @@ internal sealed class NotificationListener : BackgroundService
     /// <param name="cancellationToken">Stops listening.</param>
     private async Task ListenAsync(Func<int, bool> onListening, CancellationToken cancellationToken)
     {
+        // Ended once LISTEN is in place, or by what prevented it.
+        var connecting = StartConnectSpan();
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -165,7 +167,9 @@ internal sealed class NotificationListener : BackgroundService
 
             var listenedVersion = await ApplyChannelsAsync(connection, isNewConnection: true, cancellationToken);
             // Logged and counted first, so whoever awaits listening sees both.
-            if (onListening(connection.ProcessID))
+            var reconnected = onListening(connection.ProcessID);
+            PgNotifyHubTracing.ListenerConnected(connecting, connection.ProcessID, Listened, reconnected);
+            if (reconnected)
             {
                 // Ahead of what this connection has already received: clients learn of the gap before the news.
                 received.Insert(0, ReceivedNotification.Reconnected);
@@ -180,11 +184,16 @@ internal sealed class NotificationListener : BackgroundService
             var nextHeartbeat = Stopwatch.GetTimestamp();
             while (true)
             {
-                foreach (var notification in received)
+                // One span per read that delivered anything: the parent of the dispatcher's work on it.
+                using (var receive = received.Count > 0 ? StartReceiveSpan(received, connection.ProcessID) : null)
                 {
-                    if (!_queue.Writer.TryWrite(notification))
+                    foreach (var notification in received)
                     {
-                        await _queue.Writer.WriteAsync(notification, cancellationToken);
+                        var traced = notification with { Origin = receive };
+                        if (!_queue.Writer.TryWrite(traced))
+                        {
+                            await _queue.Writer.WriteAsync(traced, cancellationToken);
+                        }
                     }
                 }
 
@@ -218,6 +227,11 @@ internal sealed class NotificationListener : BackgroundService
                     Volatile.Write(ref _wakeUp, new CancellationTokenSource());
                 }
             }
+        }
+        catch (Exception exception) when (PgNotifyHubTracing.Failed(connecting, exception))
+        {
+            // Never entered: the filter records the failure on the span and lets the exception go on.
+            throw;
         }
         finally
         {
@@ -256,6 +270,28 @@ internal sealed class NotificationListener : BackgroundService
     }
 
     private void WakeUp() => Volatile.Read(ref _wakeUp).Cancel();
+
+    private Activity? StartConnectSpan()
+    {
+        if (!PgNotifyHubTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var connection = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString);
+        return PgNotifyHubTracing.StartListenerConnect(connection.Host, connection.Port, connection.Database ?? connection.Username);
+    }
+
+    private static Activity? StartReceiveSpan(List<ReceivedNotification> received, int backendProcessId)
+    {
+        if (!PgNotifyHubTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var channel = received.Select(notification => notification.Channel).Where(channel => channel.Length > 0).Distinct().Take(2).ToList();
+        return PgNotifyHubTracing.StartReceive(backendProcessId, received.Count, channel.Count == 1 ? channel[0] : null);
+    }
 
     // One line an operator can check the deployment against. The database is named by its parts only, so no
     // password or other secret of the connection string can reach the log.

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace PgNotifyHub.Listening;
 
 /// <summary>
@@ -7,4 +9,7 @@ namespace PgNotifyHub.Listening;
 internal readonly record struct ReceivedNotification(string Channel, string Payload, bool ListenerReconnected = false)
 {
     public static ReceivedNotification Reconnected { get; } = new("", "", ListenerReconnected: true);
+
+    /// <summary>The span that received it (the listener's read, the outbox's); null while nobody traces.</summary>
+    public Activity? Origin { get; init; }
 }

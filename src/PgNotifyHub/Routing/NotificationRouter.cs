@@ -63,18 +63,21 @@ internal sealed class NotificationRouter(ILogger<NotificationRouter> logger) : I
         Changed?.Invoke();
     }
 
-    public void Post(SequencedNotification notification)
+    public int Post(SequencedNotification notification)
     {
         var (channel, audience) = (notification.Notification.Channel, notification.Notification.Audience);
+        var recipients = 0;
         if (_sinks.TryGetValue(new Route(channel, audience), out var sinks))
         {
-            Post(notification, sinks);
+            recipients += Post(notification, sinks);
         }
 
         if (_sinks.TryGetValue(new Route(channel, null), out var everyAudience))
         {
-            Post(notification, everyAudience);
+            recipients += Post(notification, everyAudience);
         }
+
+        return recipients;
     }
 
     public IReadOnlyCollection<INotificationSink> Sinks()
@@ -90,18 +93,22 @@ internal sealed class NotificationRouter(ILogger<NotificationRouter> logger) : I
 
     public int SubscriberCount(Route route) => _sinks.TryGetValue(route, out var sinks) ? sinks.Length : 0;
 
-    private void Post(SequencedNotification notification, INotificationSink[] sinks)
+    private int Post(SequencedNotification notification, INotificationSink[] sinks)
     {
+        var posted = 0;
         foreach (var sink in sinks)
         {
             try
             {
                 sink.Post(notification);
+                posted++;
             }
             catch (Exception exception)
             {
                 Log.SinkFailed(logger, exception, notification.Notification.Id);
             }
         }
+
+        return posted;
     }
 }

@@ -10,7 +10,8 @@ internal interface INotificationFanOut
 
     void Unregister(INotificationSink sink);
 
-    void Post(SequencedNotification notification);
+    /// <summary>Hands <paramref name="notification"/> to every sink of its route; returns how many took it.</summary>
+    int Post(SequencedNotification notification);
 
     /// <summary>Every registered sink, once each.</summary>
     IReadOnlyCollection<INotificationSink> Sinks();

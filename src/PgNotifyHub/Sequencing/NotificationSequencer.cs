@@ -48,7 +48,7 @@ internal sealed class NotificationSequencer
         _maxBytes = options.Value.ReplayBufferMaxBytes;
         _windowTicks = (long)(options.Value.ReplayWindow.TotalSeconds * time.TimestampFrequency);
         _lastSweep = time.GetTimestamp();
-        metrics.ObserveReplay(() => Footprint);
+        metrics.ObserveReplay(() => Footprint, _maxBytes);
     }
 
     public string Stream
@@ -74,8 +74,8 @@ internal sealed class NotificationSequencer
         }
     }
 
-    /// <summary>Numbers <paramref name="parsed"/> and hands it to every sink of its route.</summary>
-    public SequencedNotification Publish(ParsedNotification parsed)
+    /// <summary>Numbers <paramref name="parsed"/> and hands it to every sink of its route; returns it and how many sinks took it.</summary>
+    public (SequencedNotification Notification, int Recipients) Publish(ParsedNotification parsed)
     {
         lock (_lock)
         {
@@ -96,8 +96,7 @@ internal sealed class NotificationSequencer
 
             SweepExpired(now);
             KeepWithinBudget(history);
-            _fanOut.Post(notification);
-            return notification;
+            return (notification, _fanOut.Post(notification));
         }
     }
 
@@ -157,8 +156,9 @@ internal sealed class NotificationSequencer
 
     private void Resync(INotificationSink sink, ResyncNotice resync)
     {
-        sink.Resync(resync);
+        // Counted first, so whoever sees the notice also sees it counted.
         _metrics.Resynced(resync.Reason);
+        sink.Resync(resync);
     }
 
     private void Replay(INotificationSink sink, ResumePosition resume)

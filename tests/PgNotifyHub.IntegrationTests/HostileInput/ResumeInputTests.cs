@@ -75,7 +75,7 @@ public sealed class ResumeInputTests(PostgresFixture postgres)
 
         Assert.DoesNotContain(host.Logs.Entries, e => e.Level >= LogLevel.Error);
         var transportName = transport == Transport.WebSocket ? "websocket" : "signalr";
-        Assert.Equal(resumes.Count, meter["pgnotifyhub.connections.refused", transportName, "invalid_resume"]);
+        Assert.Equal(resumes.Count, meter["pgnotifyhub.connection.refused", transportName, "invalid_resume"]);
         Assert.Equal(resumes.Count, host.Logs.Entries.Count(e => e.EventId.Name == "ResumeRefused"));
         await host.AssertHearsOnlyItsOwnAudienceAsync(await host.ConnectAsync(transport == Transport.WebSocket ? Transport.WebSocket : Transport.SignalR, "own"), "own", "other");
     }

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using PgNotifyHub.Diagnostics;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// Reads a host's <c>PgNotifyHub</c> meter the way an exporter does: counters summed by instrument and by their
-/// <c>transport</c> and <c>reason</c> tags, observable instruments collected on demand, histograms kept whole.
+/// <c>pgnotifyhub.transport</c> and reason (<c>error.type</c> or <c>pgnotifyhub.resync.reason</c>) attributes, observable instruments collected on demand, histograms kept whole.
 /// </summary>
 public sealed class MeterTotals : IDisposable
 {
@@ -25,7 +26,7 @@ public sealed class MeterTotals : IDisposable
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            var key = Key(instrument.Name, Tag(tags, "transport"), Tag(tags, "reason"));
+            var key = Key(instrument.Name, Tag(tags, PgNotifyHubMetrics.TransportAttribute), Reason(tags));
             if (instrument.IsObservable)
             {
                 _observed[key] = value;
@@ -39,7 +40,7 @@ public sealed class MeterTotals : IDisposable
         {
             if (instrument.IsObservable)
             {
-                _observed[Key(instrument.Name, Tag(tags, "transport"), "")] = value;
+                _observed[Key(instrument.Name, Tag(tags, PgNotifyHubMetrics.TransportAttribute), "")] = value;
             }
             else
             {
@@ -77,6 +78,10 @@ public sealed class MeterTotals : IDisposable
 
         return "";
     }
+
+    // A reason is an error.type, or a resync's own reason.
+    private static string Reason(ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
+        Tag(tags, PgNotifyHubMetrics.ErrorTypeAttribute) is { Length: > 0 } error ? error : Tag(tags, PgNotifyHubMetrics.ResyncReasonAttribute);
 
     private static string Key(string instrument, string transport, string reason) => instrument + "|" + transport + "|" + reason;
 }

@@ -16,6 +16,7 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly string _application;
     private readonly IReadOnlyDictionary<string, string> _settings;
     private readonly List<string> _output = [];
+    private readonly List<(string Text, TaskCompletionSource Printed)> _waits = [];
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ServerProcess(string application, IReadOnlyDictionary<string, string> settings, int port)
@@ -112,6 +113,23 @@ public sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync(TestContext.Current.CancellationToken).OrTimeout();
     }
 
+    /// <summary>Completes once the process has printed a line that contains <paramref name="text"/>, already or later.</summary>
+    public Task WaitForOutputAsync(string text)
+    {
+        var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            if (_output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+            {
+                return Task.CompletedTask;
+            }
+
+            _waits.Add((text, printed));
+        }
+
+        return printed.Task.OrTimeout();
+    }
+
     private void Record(string? line)
     {
         if (line is null)
@@ -122,6 +140,11 @@ public sealed class ServerProcess : IAsyncDisposable
         lock (_output)
         {
             _output.Add(line);
+            foreach (var wait in _waits.Where(wait => line.Contains(wait.Text, StringComparison.Ordinal)).ToArray())
+            {
+                wait.Printed.TrySetResult();
+                _waits.Remove(wait);
+            }
         }
 
         var at = line.IndexOf(ListeningLine, StringComparison.Ordinal);

@@ -37,6 +37,8 @@ public sealed class StandaloneServer : IAsyncDisposable
 
     public InMemoryLoggerProvider Logs { get; }
 
+    public IServiceProvider Services => _factory.Services;
+
     /// <summary>Starts the server and returns once it listens on its channel.</summary>
     /// <param name="postgres">The database.</param>
     /// <param name="settings">Configuration keys (<c>Authentication:Jwt:SigningKey</c>) and values, over appsettings.json.</param>

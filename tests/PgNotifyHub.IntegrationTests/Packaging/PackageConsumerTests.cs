@@ -47,6 +47,8 @@ public sealed class PackageConsumerTests(PostgresFixture postgres, PackedFeed fe
         }
 
         await using var server = await ServerProcess.StartApplicationAsync(await PackedFeed.BuildAsync(app), new Dictionary<string, string>());
+        // What the README says a first run prints once it receives: Kestrel may listen before PostgreSQL does.
+        await server.WaitForOutputAsync("PgNotifyHub listener is listening on channels pgws");
         await using var client = await WebSocketTestClient.ConnectAsync(server.BaseUri, audienceHeader: null, cancellationToken: cancellationToken);
         await postgres.NotifyAsync(PgNotifyHubOptions.DefaultChannel, Markers.Message(PgNotifyHubOptions.DefaultAudience, "from-the-quickstart"), cancellationToken);
 
