@@ -130,8 +130,10 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
     /// <summary>
     /// Connects, and keeps connecting after every loss until <see cref="StopAsync"/>. Completes once the first connection
     /// is established; attempts that fail meanwhile raise <see cref="Reconnecting"/> and are retried with a growing delay,
-    /// for as long as it takes. After <see cref="StopAsync"/> it may be called again, and then resumes where the client
-    /// left off. An exception thrown by <see cref="PgNotifyHubClientOptions.ConfigureHttpConnection"/> is thrown from here.
+    /// for as long as it takes. The first connection has no position to resume from, so it receives what is sent once
+    /// the server has registered it, a moment after this returns; every later connection resumes. After
+    /// <see cref="StopAsync"/> it may be called again, and then resumes where the client left off. An exception thrown by
+    /// <see cref="PgNotifyHubClientOptions.ConfigureHttpConnection"/> is thrown from here.
     /// </summary>
     /// <param name="cancellationToken">Gives up waiting for the first connection, and stops the client.</param>
     /// <returns>A task that completes once connected.</returns>
