@@ -1,22 +1,19 @@
 using System.Diagnostics;
 
-namespace PgNotifyHub.ConsoleClient;
+namespace PgNotifyHub.Client.Internal;
 
 /// <summary>
-/// Retries forever, where the default policy of SignalR's <c>WithAutomaticReconnect()</c> gives up after four attempts.
-/// Delays grow exponentially from <see cref="MinDelay"/> up to <see cref="MaxDelay"/>, and each is a random 50-100 % of
-/// that, so that the many clients cut off by one server restart do not all come back at the same instant.
+/// The delays between connection attempts, which never run out (SignalR's default policy gives up after four).
+/// They grow exponentially from the minimum up to the maximum, and each is a random 50-100 % of that, so that the many
+/// clients cut off by one server restart do not all come back at the same instant.
 /// </summary>
 /// <remarks>
 /// Counting retries per outage, as SignalR does, a server that accepts and at once drops the connection (it refused the
 /// audience, it is shutting down) would be retried at the shortest delay forever. Here the backoff starts over only
-/// after a connection that stayed up for <see cref="MaxDelay"/>.
+/// after a connection that stayed up for the maximum delay.
 /// </remarks>
-internal sealed class ForeverRetryPolicy
+internal sealed class ReconnectBackoff(TimeSpan min, TimeSpan max)
 {
-    public static readonly TimeSpan MinDelay = TimeSpan.FromMilliseconds(500);
-    public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
-
     private readonly Lock _lock = new();
     private int _attempt;
     private long _connectedAt;
@@ -35,13 +32,13 @@ internal sealed class ForeverRetryPolicy
     {
         lock (_lock)
         {
-            if (_connectedAt != 0 && Stopwatch.GetElapsedTime(_connectedAt) >= MaxDelay)
+            if (_connectedAt != 0 && Stopwatch.GetElapsedTime(_connectedAt) >= max)
             {
                 _attempt = 0;
             }
 
             _connectedAt = 0;
-            var capped = Math.Min(MaxDelay.TotalMilliseconds, MinDelay.TotalMilliseconds * Math.Pow(2, Math.Min(_attempt++, 30)));
+            var capped = Math.Min(max.TotalMilliseconds, min.TotalMilliseconds * Math.Pow(2, Math.Min(_attempt++, 30)));
             return TimeSpan.FromMilliseconds(capped * (0.5 + Random.Shared.NextDouble() * 0.5));
         }
     }

@@ -1,4 +1,4 @@
-namespace PgNotifyHub.ConsoleClient;
+namespace PgNotifyHub.Client.Internal;
 
 /// <summary>
 /// What the hub's <c>position</c> method carries each time the client joins:

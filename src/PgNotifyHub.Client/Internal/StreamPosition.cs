@@ -1,38 +1,68 @@
 using System.Text.Json;
 
-namespace PgNotifyHub.ConsoleClient;
+namespace PgNotifyHub.Client.Internal;
 
 /// <summary>
-/// Where this client is in the server's numbering: the stream, and the last sequence number of every route (channel and
+/// Where the client is in the server's numbering: the stream, and the last sequence number of every route (channel and
 /// audience) of the connection. The server says where the client stands each time it joins, listing every route, also
 /// those that never carried a message; a new connection sends that back, moved on by the messages since, as the query
 /// parameter <c>resume</c>, and the server replays what was missed, in order, or says to resync.
 /// </summary>
+/// <remarks>
+/// Only the current connection moves the position. A connection that was lost may still hand over messages it had
+/// received; they are ignored, since the next connection resumes from before them and gets them replayed in order.
+/// </remarks>
 internal sealed class StreamPosition
 {
-    /// <summary>Client-side reason: a new stream came without a resync or position notice.</summary>
-    public const string StreamChanged = "stream_changed";
-
-    /// <summary>Client-side reason: reconnected after losing a connection before the server said where it stood.</summary>
-    public const string UnknownPosition = "unknown_position";
-
     private const string ListenerReconnected = "listener_reconnected";
 
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Channel, string Audience), long> _routes = [];
     // Null until the server's first position notice: there is nothing to resume from before it.
     private string? _stream;
+    private int _connections;
+    private int _current;
+
+    /// <summary>
+    /// Starts a connection, whose events alone count from now on. Returns its number, and the <c>resume</c> parameter's
+    /// JSON, or <see langword="null"/> before the first position notice.
+    /// </summary>
+    public (int Connection, string? Resume) BeginConnection()
+    {
+        lock (_lock)
+        {
+            _current = ++_connections;
+            return (_current, _stream is null ? null : ResumeJson());
+        }
+    }
+
+    /// <summary>Ends <paramref name="connection"/>: what it still hands over is ignored.</summary>
+    public void EndConnection(int connection)
+    {
+        lock (_lock)
+        {
+            if (_current == connection)
+            {
+                _current = 0;
+            }
+        }
+    }
 
     /// <summary>
     /// Records <paramref name="envelope"/>. Returns <see langword="false"/> for one delivered already (a replay overlapping
-    /// what arrived live), which must not be shown twice. <paramref name="unannouncedStream"/> says that the stream changed
-    /// without a notice: messages may have been lost all the same.
+    /// what arrived live), which must not be passed on twice, and for one of a connection that has ended.
+    /// <paramref name="unannouncedStream"/> says that the stream changed without a notice: messages may have been lost.
     /// </summary>
-    public bool Accept(Envelope envelope, out bool unannouncedStream)
+    public bool Accept(Envelope envelope, int connection, out bool unannouncedStream)
     {
         lock (_lock)
         {
             unannouncedStream = false;
+            if (connection != _current)
+            {
+                return false;
+            }
+
             if (_stream is null)
             {
                 return true; // nothing to compare with yet
@@ -60,10 +90,15 @@ internal sealed class StreamPosition
     /// Takes the server's position notice as it is: it follows any resync and replay of the join, and precedes every live
     /// message.
     /// </summary>
-    public void Positioned(PositionNotice notice)
+    public void Positioned(PositionNotice notice, int connection)
     {
         lock (_lock)
         {
+            if (connection != _current)
+            {
+                return;
+            }
+
             _stream = notice.Stream;
             _routes.Clear();
             foreach (var route in notice.Positions)
@@ -73,11 +108,16 @@ internal sealed class StreamPosition
         }
     }
 
-    /// <summary>Records a resync notice from the server.</summary>
-    public void Resynced(ResyncNotice notice)
+    /// <summary>Records a resync notice from the server; <see langword="false"/> for one of a connection that has ended.</summary>
+    public bool Resynced(ResyncNotice notice, int connection)
     {
         lock (_lock)
         {
+            if (connection != _current)
+            {
+                return false;
+            }
+
             // Only listener_reconnected comes to a live connection, before any message of its new stream. The others come
             // as the client joins, and the position notice that follows says where it stands; until then the old position
             // stays, so a connection lost in between is told to resync again rather than resume a stream whose earlier
@@ -86,21 +126,15 @@ internal sealed class StreamPosition
             {
                 Restart(notice.Stream);
             }
+
+            return true;
         }
     }
 
-    /// <summary>The <c>resume</c> parameter's JSON, or <see langword="null"/> before the first position notice.</summary>
-    public string? Resume()
-    {
-        lock (_lock)
-        {
-            return _stream is null
-                ? null
-                : JsonSerializer.Serialize(
-                    new PositionNotice(_stream, [.. _routes.Select(route => new RoutePosition(route.Key.Channel, route.Key.Audience, route.Value))]),
-                    JsonSerializerOptions.Web);
-        }
-    }
+    private string ResumeJson() =>
+        JsonSerializer.Serialize(
+            new PositionNotice(_stream!, [.. _routes.Select(route => new RoutePosition(route.Key.Channel, route.Key.Audience, route.Value))]),
+            JsonSerializerOptions.Web);
 
     // A new stream numbers every route from 1, so where nothing of it has been seen the position is 0.
     private void Restart(string stream)

@@ -1,7 +1,0 @@
-namespace PgNotifyHub.ConsoleClient;
-
-/// <summary>
-/// What the hub's <c>resync</c> method carries: messages may have been lost, for <see cref="Reason"/>, and numbering goes
-/// on in <see cref="Stream"/>.
-/// </summary>
-internal sealed record ResyncNotice(string Reason, string Stream);

@@ -1,0 +1,7 @@
+namespace PgNotifyHub.Client.Internal;
+
+/// <summary>
+/// What the hub's <c>resync</c> method carries: messages may have been lost, for <see cref="Reason"/>, and numbering
+/// goes on in <see cref="Stream"/>.
+/// </summary>
+internal sealed record ResyncNotice(string Reason, string Stream);

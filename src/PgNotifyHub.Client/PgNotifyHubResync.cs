@@ -1,0 +1,47 @@
+namespace PgNotifyHub.Client;
+
+/// <summary>
+/// Messages may have been lost: what the application shows may be out of date, so it reloads it from its database, then
+/// applies the messages that follow. Raised by <see cref="PgNotifyHubClient.Resync"/>, before any message it concerns.
+/// </summary>
+public sealed class PgNotifyHubResync
+{
+    /// <summary>The server's listener lost its PostgreSQL connection: what was sent meanwhile was not delivered.</summary>
+    public const string ListenerReconnected = "listener_reconnected";
+
+    /// <summary>The stream the client resumed is gone (the server restarted, or its listener reconnected).</summary>
+    public const string StreamChanged = "stream_changed";
+
+    /// <summary>The client was away longer than the server keeps messages for replay.</summary>
+    public const string GapTooOld = "gap_too_old";
+
+    /// <summary>
+    /// Raised by the client itself: it reconnected after losing a connection before the server said where it stood, so
+    /// it had nothing to resume from.
+    /// </summary>
+    public const string UnknownPosition = "unknown_position";
+
+    /// <summary>Creates a resync notice, e.g. to test an application's handler.</summary>
+    /// <param name="reason">Why: one of the constants of this class, or a reason of a newer server.</param>
+    /// <param name="stream">The stream numbering goes on in, if known.</param>
+    /// <exception cref="ArgumentException"><paramref name="reason"/> is <see langword="null"/> or empty.</exception>
+    public PgNotifyHubResync(string reason, string? stream)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        Reason = reason;
+        Stream = stream;
+    }
+
+    /// <summary>
+    /// Why messages may have been lost: <see cref="ListenerReconnected"/>, <see cref="StreamChanged"/>,
+    /// <see cref="GapTooOld"/> or <see cref="UnknownPosition"/>. Treat a reason you do not know as a resync all the same.
+    /// </summary>
+    public string Reason { get; }
+
+    /// <summary>The stream that numbering goes on in; <see langword="null"/> for <see cref="UnknownPosition"/>.</summary>
+    public string? Stream { get; }
+
+    /// <summary>The reason, for logs.</summary>
+    /// <returns>For example <c>resync listener_reconnected</c>.</returns>
+    public override string ToString() => "resync " + Reason;
+}
