@@ -9,10 +9,11 @@ using PgNotifyHub.Server;
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.WebHost.UseKestrelHttpsConfiguration();
 
-// pgws listens on :8080; --urls, ASPNETCORE_URLS or a "Urls" setting override it.
-if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+// pgws listens on :8080. ASP.NET Core's own settings keep their precedence (--urls, ASPNETCORE_URLS,
+// ASPNETCORE_HTTP_PORTS/HTTPS_PORTS, Kestrel:Endpoints): the default fills in only when none is set.
+if (!ServerAddresses.AreConfigured(builder.Configuration))
 {
-    builder.WebHost.UseUrls("http://localhost:8080");
+    builder.WebHost.UseUrls(ServerAddresses.Default);
 }
 
 builder.AddServerAuthentication();
