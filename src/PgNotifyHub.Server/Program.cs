@@ -60,7 +60,7 @@ static void Serve(string[] args)
     // Liveness says only that the process answers; readiness that the listener is connected and PostgreSQL's NOTIFY
     // queue is not filling up, so a load balancer sends clients only to a node that delivers.
     app.MapHealthChecks(paths.Health, new HealthCheckOptions { Predicate = _ => false });
-    app.MapHealthChecks(paths.Ready, new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+    app.MapHealthChecks(paths.Ready, new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = ReadinessResponse.WriteAsync });
     app.MapServerMetrics(paths.Metrics);
 
     // Lets the demo page send without psql; never on unless asked for (scripts/run-server.sh asks, in Development).

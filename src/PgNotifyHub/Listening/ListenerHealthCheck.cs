@@ -2,7 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace PgNotifyHub.Listening;
 
-/// <summary>Healthy while the listener has LISTEN in place on a live connection.</summary>
+/// <summary>Healthy while the listener has LISTEN in place on a live connection; otherwise says why not, when it knows.</summary>
 internal sealed class ListenerHealthCheck(NotificationListener listener) : IHealthCheck
 {
     public const string Name = "pgnotifyhub-listener";
@@ -10,5 +10,7 @@ internal sealed class ListenerHealthCheck(NotificationListener listener) : IHeal
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(listener.State == ListenerState.Listening
             ? HealthCheckResult.Healthy("Listening for notifications.")
-            : HealthCheckResult.Unhealthy("Not connected to PostgreSQL: notifications are not being received."));
+            : HealthCheckResult.Unhealthy(listener.LastError is { } error
+                ? $"Not connected to PostgreSQL ({error}): notifications are not being received."
+                : "Not connected to PostgreSQL: notifications are not being received."));
 }
