@@ -4,6 +4,19 @@ using PgNotifyHub;
 using PgNotifyHub.Server;
 using PgNotifyHub.Server.Settings;
 
+// Answered before anything is configured, so they work whatever the settings are.
+if (args.Any(argument => argument is "--help" or "-h" or "-?"))
+{
+    Console.Out.Write(SettingsHelp.Text());
+    return 0;
+}
+
+if (args.Contains("--version"))
+{
+    Console.Out.WriteLine(ServerVersion.Informational);
+    return 0;
+}
+
 try
 {
     Serve(args);
@@ -47,6 +60,7 @@ static void Serve(string[] args)
 
     var app = builder.Build();
     lifetime = app.Lifetime;
+    ServerLog.Starting(app.Logger, ServerVersion.Informational, Environment.Version.ToString(), app.Environment.EnvironmentName, app.Environment.ContentRootPath);
     var paths = settings.Paths;
 
     var pages = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "clients", "browser"));
