@@ -37,6 +37,8 @@ static void Serve(string[] args)
     IHostApplicationLifetime? lifetime = null;
     StartupFailure.QuietUntilStarted(builder.Logging, () => lifetime?.ApplicationStarted.IsCancellationRequested == true);
 
+    builder.AddServerConsole();
+
     // Checked before anything reads them: an unknown key or an unreadable value stops the start, naming it.
     var settings = ServerSettings.Read(builder.Configuration);
     var connectionString = ServerDatabase.ConnectionString(builder.Configuration);

@@ -30,6 +30,9 @@ public sealed class StartupErrorTests(PostgresFixture postgres)
         ["a duration that is not one"] = (
             new() { ["PgNotifyHub:HeartbeatInterval"] = "15s" },
             ["PgNotifyHub:HeartbeatInterval", "a duration written [d.]hh:mm:ss[.fff], e.g. 00:00:15"]),
+        ["a console log format that does not exist"] = (
+            new() { ["Logging:Console:FormatterName"] = "xml" },
+            ["Logging:Console:FormatterName is 'xml'; it must be one of simple, json, systemd."]),
         ["options the library's validation refuses"] = (
             new() { ["PgNotifyHub:ReconnectDelayMin"] = "00:01:00" },
             ["PgNotifyHub:ReconnectDelayMin (00:01:00) is greater than PgNotifyHub:ReconnectDelayMax (00:00:15)."]),

@@ -22,6 +22,7 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly List<string> _standardOutput = [];
     private readonly List<string> _standardError = [];
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Signal)> _lineWaiters = [];
 
     private ServerProcess(ServerLaunch launch)
     {
@@ -61,6 +62,22 @@ public sealed class ServerProcess : IAsyncDisposable
             {
                 return [.. _standardError];
             }
+        }
+    }
+
+    /// <summary>Completes with the first line the server printed, or prints later, that matches.</summary>
+    public Task<string> WaitForLineAsync(Func<string, bool> match)
+    {
+        lock (_output)
+        {
+            if (_output.FirstOrDefault(match) is { } printed)
+            {
+                return Task.FromResult(printed);
+            }
+
+            var signal = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _lineWaiters.Add((match, signal));
+            return signal.Task;
         }
     }
 
@@ -229,6 +246,7 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             _output.Add(line);
             (isError ? _standardError : _standardOutput).Add(line);
+            _lineWaiters.RemoveAll(waiter => waiter.Match(line) && waiter.Signal.TrySetResult(line));
         }
 
         var message = MessageOf(line);
