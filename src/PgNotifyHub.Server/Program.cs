@@ -37,6 +37,9 @@ static void Serve(string[] args)
     IHostApplicationLifetime? lifetime = null;
     StartupFailure.QuietUntilStarted(builder.Logging, () => lifetime?.ApplicationStarted.IsCancellationRequested == true);
 
+    // Under systemd (deploy/pgnotifyhub.service, Type=notify) it tells systemd when it is ready and stopping, and logs
+    // with syslog priorities unless Logging:Console:FormatterName says otherwise; elsewhere it does nothing.
+    builder.Host.UseSystemd();
     builder.AddServerConsole();
 
     // Checked before anything reads them: an unknown key or an unreadable value stops the start, naming it.
