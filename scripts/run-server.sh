@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the PgNotifyHub server. With ConnectionStrings__Postgres or PGHOST set it uses that
 # database; otherwise it starts a throwaway local PostgreSQL cluster for the run.
-# Arguments are passed to the server (e.g. --urls http://127.0.0.1:5000).
+# Arguments are passed to the server (e.g. --urls http://127.0.0.1:5000, or --help for every setting). Without an
+# address there or in ASPNETCORE_URLS/ASPNETCORE_HTTP_PORTS, it listens on http://localhost:8080.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -96,5 +97,5 @@ export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;
 export PgNotifyHub__Outbox__Enabled=${PgNotifyHub__Outbox__Enabled:-true}
 export PgNotifyHub__Outbox__InstallSchema=${PgNotifyHub__Outbox__InstallSchema:-true}
 echo "Durable messages of any size: psql -h 127.0.0.1 -p $PORT -U postgres -c \"select pgnotifyhub.send('pgws', 'default', '{\\\"message\\\": \\\"hello\\\"}')\"" >&2
-echo "Send a message with the form on the demo page, or with: psql -h 127.0.0.1 -p $PORT -U postgres -c \"select pg_notify('pgws', 'default,{\\\"message\\\":\\\"hello\\\"}')\" and watch http://localhost:8080/ (or your --urls)."
+echo "Send a message with the form on the demo page, or with: psql -h 127.0.0.1 -p $PORT -U postgres -c \"select pg_notify('pgws', 'default,{\\\"message\\\":\\\"hello\\\"}')\" and watch http://localhost:8080/ (or the address you gave)."
 "${SERVER[@]}"

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using PgNotifyHub.Server.Settings;
 
 namespace PgNotifyHub.Server;
 
@@ -21,20 +22,20 @@ internal static partial class DevNotifyEndpoint
     public const string Pattern = "/dev/notify";
 
     /// <summary>Maps the endpoint when <c>DevNotify:Enabled</c> is true.</summary>
-    /// <exception cref="InvalidOperationException">
+    /// <exception cref="InvalidSettingException">
     /// It is enabled in the Production environment without <c>DevNotify:AllowInProduction</c>: it answers anyone,
     /// even when tokens are required on the hub and the raw endpoint.
     /// </exception>
-    public static void MapDevNotify(this WebApplication app, string connectionString)
+    public static void MapDevNotify(this WebApplication app, DevNotifySettings settings, string connectionString)
     {
-        if (!app.Configuration.GetValue<bool>("DevNotify:Enabled"))
+        if (!settings.Enabled)
         {
             return;
         }
 
-        if (app.Environment.IsProduction() && !app.Configuration.GetValue<bool>("DevNotify:AllowInProduction"))
+        if (app.Environment.IsProduction() && !settings.AllowInProduction)
         {
-            throw new InvalidOperationException(
+            throw new InvalidSettingException(
                 "DevNotify:Enabled is true in the Production environment: POST /dev/notify would let anyone who reaches this server "
                 + "send any notification to any audience, without a token. Run with ASPNETCORE_ENVIRONMENT=Development, or set "
                 + "DevNotify:AllowInProduction=true if this really is what you want.");

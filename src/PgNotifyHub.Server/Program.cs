@@ -1,101 +1,119 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
-using Npgsql;
 using PgNotifyHub;
 using PgNotifyHub.Server;
+using PgNotifyHub.Server.Settings;
 
-// The slim builder leaves out what this server does not use (IIS integration, regex route constraints, hosting
-// startup assemblies); HTTPS endpoints configured under Kestrel:Endpoints keep working.
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.WebHost.UseKestrelHttpsConfiguration();
-
-// pgws listens on :8080; --urls, ASPNETCORE_URLS or a "Urls" setting override it.
-if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+// Answered before anything is configured, so they work whatever the settings are.
+if (args.Any(argument => argument is "--help" or "-h" or "-?"))
 {
-    builder.WebHost.UseUrls("http://localhost:8080");
+    Console.Out.Write(SettingsHelp.Text());
+    return 0;
 }
 
-builder.AddServerAuthentication();
-builder.Services.AddPgNotifyHub(options =>
+if (args.Contains("--version"))
 {
-    options.ConnectionString = ConnectionString(builder.Configuration);
-    options.AudienceResolver = AudienceResolver(builder.Configuration.GetSection("Audiences"));
-});
-builder.Services.AddHubCors();
-builder.AddServerTelemetry();
-
-var app = builder.Build();
-var paths = app.Configuration.GetSection("Paths");
-
-var pages = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "clients", "browser"));
-app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = pages });
-app.UseStaticFiles(new StaticFileOptions { FileProvider = pages });
-
-app.UseCors();
-app.UseServerAuthentication();
-app.MapPgNotifyHub(paths["Hub"] ?? "/hub").RequireCors(HubCors.PolicyName).RequireServerAuthentication(app.Configuration);
-app.MapPgNotifyWebSocket(paths["WebSocket"] ?? "/ws").RequireServerAuthentication(app.Configuration);
-// Liveness says only that the process answers; readiness that the listener is connected and PostgreSQL's NOTIFY
-// queue is not filling up, so a load balancer sends clients only to a node that delivers.
-app.MapHealthChecks(paths["Health"] ?? "/healthz", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks(paths["Ready"] ?? "/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
-app.MapServerMetrics(paths["Metrics"] ?? "/metrics");
-
-// Lets the demo page send without psql; never on unless asked for (scripts/run-server.sh asks, in Development).
-app.MapDevNotify(ConnectionString(app.Configuration));
-
-app.Run();
-
-// ConnectionStrings:Postgres, else the libpq environment variables, as pgws's empty DSN does.
-static string ConnectionString(IConfiguration configuration)
-{
-    var configured = configuration.GetConnectionString("Postgres");
-    if (!string.IsNullOrWhiteSpace(configured))
-    {
-        return configured;
-    }
-
-    var fromEnvironment = new NpgsqlConnectionStringBuilder
-    {
-        Host = Environment.GetEnvironmentVariable("PGHOST") ?? "localhost",
-        Port = int.TryParse(Environment.GetEnvironmentVariable("PGPORT"), out var port) ? port : 5432,
-        Username = Environment.GetEnvironmentVariable("PGUSER") ?? Environment.UserName,
-    };
-    fromEnvironment.Database = Environment.GetEnvironmentVariable("PGDATABASE") ?? fromEnvironment.Username;
-    if (Environment.GetEnvironmentVariable("PGPASSWORD") is { } password)
-    {
-        fromEnvironment.Password = password;
-    }
-
-    return fromEnvironment.ConnectionString;
+    Console.Out.WriteLine(ServerVersion.Informational);
+    return 0;
 }
 
-// Audiences:Source "Default" puts everyone in Audiences:Default; "Header" trusts a header set by a reverse
-// proxy (comma-separated audiences), and refuses connections without it; "Claim" reads a claim of the
-// connection's token (Authentication:Jwt).
-static PgNotifyHubAudienceResolver AudienceResolver(IConfigurationSection audiences)
+try
 {
-    var source = audiences["Source"] ?? "Default";
-    if (source.Equals("Default", StringComparison.OrdinalIgnoreCase))
+    Serve(args);
+    return Environment.ExitCode;
+}
+catch (Exception exception) when (StartupFailure.IsReportedHere && StartupFailure.Describe(exception) is { } message)
+{
+    // A setting or an address the operator must fix: one line that names it, no stack trace, exit code 1.
+    return StartupFailure.Report(message);
+}
+
+static void Serve(string[] args)
+{
+    // The slim builder leaves out what this server does not use (IIS integration, regex route constraints, hosting
+    // startup assemblies); HTTPS endpoints configured under Kestrel:Endpoints keep working.
+    var builder = WebApplication.CreateSlimBuilder(args);
+    builder.WebHost.UseKestrelHttpsConfiguration();
+    IHostApplicationLifetime? lifetime = null;
+    StartupFailure.QuietUntilStarted(builder.Logging, () => lifetime?.ApplicationStarted.IsCancellationRequested == true);
+
+    // Under systemd (deploy/pgnotifyhub.service, Type=notify) it tells systemd when it is ready and stopping, and logs
+    // with syslog priorities unless Logging:Console:FormatterName says otherwise; elsewhere it does nothing.
+    builder.Host.UseSystemd();
+    builder.AddServerConsole();
+
+    // Checked before anything reads them: an unknown key or an unreadable value stops the start, naming it.
+    var settings = ServerSettings.Read(builder.Configuration);
+    var connectionString = ServerDatabase.ConnectionString(builder.Configuration);
+
+    // pgws listens on :8080. ASP.NET Core's own settings keep their precedence (--urls, ASPNETCORE_URLS,
+    // ASPNETCORE_HTTP_PORTS/HTTPS_PORTS, Kestrel:Endpoints): the default fills in only when none is set.
+    if (!ServerAddresses.AreConfigured(builder.Configuration))
     {
-        IReadOnlyList<string> fixedAudience = [audiences["Default"] ?? PgNotifyHubOptions.DefaultAudience];
-        return _ => ValueTask.FromResult(fixedAudience);
+        builder.WebHost.UseUrls(ServerAddresses.Default);
     }
 
-    if (source.Equals("Header", StringComparison.OrdinalIgnoreCase))
+    builder.AddServerAuthentication(settings.Authentication, settings.Audiences);
+    var audienceResolver = AudienceResolver(settings.Audiences);
+    builder.Services.AddPgNotifyHub(options =>
     {
-        var header = audiences["Header"] is { Length: > 0 } name
-            ? name
-            : throw new InvalidOperationException("Audiences:Header must name the request header when Audiences:Source is Header.");
-        return context => ValueTask.FromResult(ServerAudiences.FromHeader(context, header));
-    }
+        options.ConnectionString = connectionString;
+        options.AudienceResolver = audienceResolver;
+    });
+    builder.Services.AddHubCors();
+    builder.AddServerTelemetry();
 
-    if (source.Equals("Claim", StringComparison.OrdinalIgnoreCase))
+    var app = builder.Build();
+    lifetime = app.Lifetime;
+    ServerLog.Starting(app.Logger, ServerVersion.Informational, Environment.Version.ToString(), app.Environment.EnvironmentName, app.Environment.ContentRootPath);
+    var paths = settings.Paths;
+
+    var pages = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "clients", "browser"));
+    app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = pages });
+    app.UseStaticFiles(new StaticFileOptions { FileProvider = pages });
+
+    app.UseCors();
+    app.UseServerAuthentication(settings.Authentication);
+    app.MapPgNotifyHub(paths.Hub).RequireCors(HubCors.PolicyName).RequireServerAuthentication(settings.Authentication);
+    app.MapPgNotifyWebSocket(paths.WebSocket).RequireServerAuthentication(settings.Authentication);
+    // Liveness says only that the process answers; readiness that the listener is connected and PostgreSQL's NOTIFY
+    // queue is not filling up, so a load balancer sends clients only to a node that delivers.
+    app.MapHealthChecks(paths.Health, new HealthCheckOptions { Predicate = _ => false });
+    app.MapHealthChecks(paths.Ready, new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = ReadinessResponse.WriteAsync });
+    app.MapServerMetrics(paths.Metrics);
+
+    // Lets the demo page send without psql; never on unless asked for (scripts/run-server.sh asks, in Development).
+    app.MapDevNotify(settings.DevNotify, connectionString);
+
+    // Read now: the application's services are disposed by the time Run throws.
+    var configuration = app.Configuration;
+    try
     {
-        return ServerAuthentication.AudiencesFromClaim(audiences);
+        app.Run();
     }
+    catch (Exception exception) when (ServerAddresses.IsBindingFailure(exception))
+    {
+        throw new InvalidSettingException(ServerAddresses.BindingFailure(exception, configuration));
+    }
+}
 
-    throw new InvalidOperationException($"Audiences:Source is '{source}'; it must be Default, Header or Claim.");
+// Audiences:Source Default puts everyone in Audiences:Default; Header trusts a header set by a reverse proxy
+// (comma-separated audiences), and refuses connections without it; Claim reads a claim of the connection's token
+// (Authentication:Jwt).
+static PgNotifyHubAudienceResolver AudienceResolver(AudiencesSettings audiences)
+{
+    switch (audiences.Source)
+    {
+        case AudienceSource.Header:
+            var header = ServerSettings.Given(audiences.Header)
+                ?? throw new InvalidSettingException("Audiences:Header must name the request header when Audiences:Source is Header.");
+            return context => ValueTask.FromResult(ServerAudiences.FromHeader(context, header));
+        case AudienceSource.Claim:
+            return ServerAuthentication.AudiencesFromClaim(audiences);
+        default:
+            IReadOnlyList<string> fixedAudience = [ServerSettings.Given(audiences.Default) ?? PgNotifyHubOptions.DefaultAudience];
+            return _ => ValueTask.FromResult(fixedAudience);
+    }
 }
 
 /// <summary>The standalone server; public so that its tests can host it.</summary>

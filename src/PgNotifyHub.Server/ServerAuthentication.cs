@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.Tokens;
+using PgNotifyHub.Server.Settings;
 
 namespace PgNotifyHub.Server;
 
@@ -12,39 +13,34 @@ namespace PgNotifyHub.Server;
 /// </summary>
 internal static partial class ServerAuthentication
 {
-    private const string Section = "Authentication";
     private const string AccessTokenParameter = "access_token";
 
     // HS256 keys shorter than the hash are rejected by RFC 7518 (3.2), and guessable besides.
     private const int MinimumSigningKeyBytes = 32;
 
-    private static readonly TimeSpan DefaultClockSkew = TimeSpan.FromSeconds(30);
-
     /// <summary>Registers JWT bearer authentication as configured, and authorization.</summary>
-    /// <exception cref="InvalidOperationException">The settings are missing, contradictory or too weak; the message names them.</exception>
-    public static void AddServerAuthentication(this WebApplicationBuilder builder)
+    /// <exception cref="InvalidSettingException">The settings are missing, contradictory or too weak; the message names them.</exception>
+    public static void AddServerAuthentication(this WebApplicationBuilder builder, AuthenticationSettings settings, AudiencesSettings audiences)
     {
-        var configuration = builder.Configuration;
         builder.Services.AddAuthorization();
-        if (!JwtConfigured(configuration))
+        if (!settings.JwtConfigured)
         {
-            CheckAnonymousAccessIsAllowed(configuration.GetSection(Section), configuration.GetSection("Audiences"));
+            CheckAnonymousAccessIsAllowed(settings, audiences);
             // No scheme, but the services the authentication middleware needs, so the pipeline is the same either way.
             builder.Services.AddAuthentication();
             return;
         }
 
-        var jwt = configuration.GetSection(Section).GetSection("Jwt");
+        var jwt = settings.Jwt;
         var validation = TokenValidation(jwt);
-        var authority = Setting(jwt, "Authority");
-        var metadataAddress = Setting(jwt, "MetadataAddress");
-        var requireHttpsMetadata = jwt.GetValue("RequireHttpsMetadata", defaultValue: true);
+        var authority = ServerSettings.Given(jwt.Authority);
+        var metadataAddress = ServerSettings.Given(jwt.MetadataAddress);
         if (authority is not null)
         {
-            CheckAddress("Authority", authority, requireHttpsMetadata);
+            CheckAddress("Authority", authority, jwt.RequireHttpsMetadata);
             if (metadataAddress is not null)
             {
-                CheckAddress("MetadataAddress", metadataAddress, requireHttpsMetadata);
+                CheckAddress("MetadataAddress", metadataAddress, jwt.RequireHttpsMetadata);
             }
         }
 
@@ -56,7 +52,7 @@ internal static partial class ServerAuthentication
                 options.MetadataAddress = metadataAddress;
             }
 
-            options.RequireHttpsMetadata = requireHttpsMetadata;
+            options.RequireHttpsMetadata = jwt.RequireHttpsMetadata;
             // Claims keep the names they have in the token, so Audiences:Claim is written as the token spells it.
             options.MapInboundClaims = false;
             options.TokenValidationParameters = validation;
@@ -68,9 +64,9 @@ internal static partial class ServerAuthentication
     /// Adds the authentication and authorization middleware, after whatever the application put before them (CORS,
     /// so that preflight requests are answered without a token). Warns once when anyone may connect.
     /// </summary>
-    public static void UseServerAuthentication(this WebApplication app)
+    public static void UseServerAuthentication(this WebApplication app, AuthenticationSettings settings)
     {
-        if (!JwtConfigured(app.Configuration))
+        if (!settings.JwtConfigured)
         {
             LogAnonymous(app.Logger);
         }
@@ -83,54 +79,53 @@ internal static partial class ServerAuthentication
     /// Requires a valid token on <paramref name="endpoint"/> when <c>Authentication:Jwt</c> is configured, and lets it
     /// come in the <c>access_token</c> query parameter too.
     /// </summary>
-    public static TBuilder RequireServerAuthentication<TBuilder>(this TBuilder endpoint, IConfiguration configuration)
+    public static TBuilder RequireServerAuthentication<TBuilder>(this TBuilder endpoint, AuthenticationSettings settings)
         where TBuilder : IEndpointConventionBuilder =>
-        JwtConfigured(configuration) ? endpoint.RequireAuthorization().WithMetadata(AccessTokenInQueryString.Instance) : endpoint;
+        settings.JwtConfigured ? endpoint.RequireAuthorization().WithMetadata(AccessTokenInQueryString.Instance) : endpoint;
 
     /// <summary>
     /// Audiences from the values of the token's claim <c>Audiences:Claim</c>: one audience per claim, and a JSON array
     /// claim (<c>"tenant": ["a", "b"]</c>) is read as one claim per element. A token without it has no audience, so
     /// its connection is refused.
     /// </summary>
-    public static PgNotifyHubAudienceResolver AudiencesFromClaim(IConfigurationSection audiences)
+    public static PgNotifyHubAudienceResolver AudiencesFromClaim(AudiencesSettings audiences)
     {
-        var claim = Setting(audiences, "Claim")
-            ?? throw new InvalidOperationException("Audiences:Claim must name the token's claim that holds the audiences when Audiences:Source is Claim, e.g. tenant.");
+        var claim = ServerSettings.Given(audiences.Claim)
+            ?? throw new InvalidSettingException("Audiences:Claim must name the token's claim that holds the audiences when Audiences:Source is Claim, e.g. tenant.");
         return context => ValueTask.FromResult<IReadOnlyList<string>>([.. context.User.FindAll(claim).Select(found => found.Value)]);
     }
 
-    private static void CheckAnonymousAccessIsAllowed(IConfigurationSection authentication, IConfigurationSection audiences)
+    private static void CheckAnonymousAccessIsAllowed(AuthenticationSettings settings, AudiencesSettings audiences)
     {
-        if (string.Equals(Setting(audiences, "Source"), "Claim", StringComparison.OrdinalIgnoreCase))
+        if (audiences.Source == AudienceSource.Claim)
         {
-            throw new InvalidOperationException(
+            throw new InvalidSettingException(
                 "Audiences:Source is Claim, but there are no claims without a token: configure Authentication:Jwt (SigningKey or Authority).");
         }
 
-        if (!authentication.GetValue<bool>("AllowAnonymous"))
+        if (!settings.AllowAnonymous)
         {
-            throw new InvalidOperationException(
+            throw new InvalidSettingException(
                 "No authentication is configured, so anyone could connect and receive notifications. Set Authentication:Jwt:SigningKey "
                 + "(a shared HS256 secret) or Authentication:Jwt:Authority (an OpenID Connect issuer), or set Authentication:AllowAnonymous=true "
                 + "to accept every client, e.g. behind a proxy that authenticates them.");
         }
     }
 
-    private static TokenValidationParameters TokenValidation(IConfigurationSection jwt)
+    private static TokenValidationParameters TokenValidation(JwtSettings jwt)
     {
-        var signingKey = Setting(jwt, "SigningKey");
-        var authority = Setting(jwt, "Authority");
+        var signingKey = ServerSettings.Given(jwt.SigningKey);
+        var authority = ServerSettings.Given(jwt.Authority);
         if (signingKey is not null && authority is not null)
         {
-            throw new InvalidOperationException("Authentication:Jwt sets both SigningKey and Authority; set one: a shared HS256 secret, or an OpenID Connect issuer whose keys are fetched.");
+            throw new InvalidSettingException("Authentication:Jwt sets both SigningKey and Authority; set one: a shared HS256 secret, or an OpenID Connect issuer whose keys are fetched.");
         }
 
-        var issuer = Setting(jwt, "Issuer");
-        var audience = Setting(jwt, "Audience");
-        var clockSkew = jwt.GetValue("ClockSkew", DefaultClockSkew);
-        if (clockSkew < TimeSpan.Zero)
+        var issuer = ServerSettings.Given(jwt.Issuer);
+        var audience = ServerSettings.Given(jwt.Audience);
+        if (jwt.ClockSkew < TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"Authentication:Jwt:ClockSkew is {clockSkew}; it must not be negative.");
+            throw new InvalidSettingException($"Authentication:Jwt:ClockSkew is {jwt.ClockSkew}; it must not be negative.");
         }
 
         var validation = new TokenValidationParameters
@@ -141,7 +136,7 @@ internal static partial class ServerAuthentication
             ValidIssuer = issuer,
             ValidateAudience = audience is not null,
             ValidAudience = audience,
-            ClockSkew = clockSkew,
+            ClockSkew = jwt.ClockSkew,
         };
         if (signingKey is null)
         {
@@ -149,13 +144,13 @@ internal static partial class ServerAuthentication
             // for any of them would be accepted here.
             return audience is not null
                 ? validation
-                : throw new InvalidOperationException("Authentication:Jwt:Audience is required with Authority: without it, a token the authority issued for any other application would be accepted.");
+                : throw new InvalidSettingException("Authentication:Jwt:Audience is required with Authority: without it, a token the authority issued for any other application would be accepted.");
         }
 
         var keyBytes = Encoding.UTF8.GetBytes(signingKey);
         if (keyBytes.Length < MinimumSigningKeyBytes)
         {
-            throw new InvalidOperationException(
+            throw new InvalidSettingException(
                 $"Authentication:Jwt:SigningKey is {keyBytes.Length} bytes long; HS256 needs at least {MinimumSigningKeyBytes} bytes (256 bits). "
                 + "Use a random secret, e.g. the output of `openssl rand -base64 48`.");
         }
@@ -165,26 +160,16 @@ internal static partial class ServerAuthentication
         return validation;
     }
 
-    private static bool JwtConfigured(IConfiguration configuration)
-    {
-        var jwt = configuration.GetSection(Section).GetSection("Jwt");
-        return Setting(jwt, "SigningKey") is not null || Setting(jwt, "Authority") is not null;
-    }
-
-    // appsettings.json lists every key with an empty value, so empty means not set.
-    private static string? Setting(IConfigurationSection section, string key) =>
-        section[key] is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
-
     private static void CheckAddress(string key, string address, bool requireHttps)
     {
         if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
         {
-            throw new InvalidOperationException($"Authentication:Jwt:{key} is '{address}'; it must be an absolute https URL.");
+            throw new InvalidSettingException($"Authentication:Jwt:{key} is '{address}'; it must be an absolute https URL.");
         }
 
         if (requireHttps && uri.Scheme != Uri.UriSchemeHttps)
         {
-            throw new InvalidOperationException(
+            throw new InvalidSettingException(
                 $"Authentication:Jwt:{key} is '{address}'; keys are fetched over https only, unless Authentication:Jwt:RequireHttpsMetadata is false (development only).");
         }
     }

@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(106, LogLevel.Information, "PgNotifyHub starting: database {Database}; default channels {Channels}; reconnect after {ReconnectDelayMin} to {ReconnectDelayMax}; heartbeat every {HeartbeatInterval}; send queue {SendQueueCapacity} messages per connection, then {SlowConsumerPolicy}; allowed origins {AllowedOrigins}; limits: {MaxConnections} connections, {MaxAudiencesPerConnection} audiences per connection.", EventName = "Starting")]
     public static partial void Starting(ILogger logger, string database, string channels, TimeSpan reconnectDelayMin, TimeSpan reconnectDelayMax, TimeSpan heartbeatInterval, int sendQueueCapacity, PgNotifyHubSlowConsumerPolicy slowConsumerPolicy, string allowedOrigins, string maxConnections, int maxAudiencesPerConnection);
 
+    [LoggerMessage(107, LogLevel.Error, "PostgreSQL refused the PgNotifyHub listener's connection with {SqlState}: {Error}. {Hint} Notifications are not received until it is fixed. Retrying in {Delay}; logged again each time the retry delay reaches PgNotifyHub:ReconnectDelayMax.", EventName = "ListenerRefused")]
+    public static partial void ListenerRefused(ILogger logger, string sqlState, string error, string hint, TimeSpan delay);
+
     [LoggerMessage(200, LogLevel.Warning, "Dropped a notification on channel {Channel}: {Reason}. The payload must be 'audience,{{json object}}'.", EventName = "InvalidPayload")]
     public static partial void InvalidPayload(ILogger logger, string channel, string reason);
 

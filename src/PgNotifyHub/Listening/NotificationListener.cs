@@ -31,6 +31,7 @@ internal sealed class NotificationListener : BackgroundService
     private int _backendProcessId;
     private IReadOnlySet<string> _listened = new HashSet<string>();
     private double _notifyQueueUsage = double.NaN;
+    private string? _lastError;
 
     // Cancelled to interrupt the wait when the channel set changes. Replaced only by the listening loop, and
     // always before it reads the set, so a change made after that read cancels the token the loop waits on.
@@ -79,6 +80,9 @@ internal sealed class NotificationListener : BackgroundService
     /// </summary>
     public double NotifyQueueUsage => Volatile.Read(ref _notifyQueueUsage);
 
+    /// <summary>Why the last attempt to connect and listen failed, SQLSTATE first when PostgreSQL refused it; null while listening.</summary>
+    public string? LastError => Volatile.Read(ref _lastError);
+
     /// <summary>The channels LISTENed on the current connection; empty while there is none.</summary>
     public IReadOnlySet<string> Listened => Volatile.Read(ref _listened);
 
@@ -88,6 +92,7 @@ internal sealed class NotificationListener : BackgroundService
         var failedAttempts = 0;
         var sessions = 0;
         var failingSince = 0L;
+        string? refusedWith = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -105,7 +110,10 @@ internal sealed class NotificationListener : BackgroundService
                     {
                         Log.ListenerRecovered(_logger, failedAttempts, Stopwatch.GetElapsedTime(failingSince));
                         failedAttempts = 0;
+                        refusedWith = null;
                     }
+
+                    Volatile.Write(ref _lastError, null);
 
                     return reconnected;
                 }, stoppingToken);
@@ -117,10 +125,23 @@ internal sealed class NotificationListener : BackgroundService
             catch (Exception exception)
             {
                 failedAttempts++;
-                var delay = ReconnectDelay(failedAttempts);
+                var delay = ReconnectDelay(failedAttempts, out var capped);
+                Volatile.Write(ref _lastError, ConnectionRefusal.Describe(exception));
                 if (failedAttempts == 1)
                 {
                     failingSince = Stopwatch.GetTimestamp();
+                }
+
+                // A refusal that retrying cannot fix (a wrong password, a missing database) must not fade to Debug: it is
+                // logged at Error when it first happens and each time the backoff is at its cap.
+                var sqlState = (exception as PostgresException)?.SqlState;
+                if (ConnectionRefusal.Hint(exception) is { } hint && (capped || sqlState != refusedWith))
+                {
+                    Log.ListenerRefused(_logger, sqlState!, ((PostgresException)exception).MessageText, hint, delay);
+                    refusedWith = sqlState;
+                }
+                else if (failedAttempts == 1)
+                {
                     Log.ListenerDisconnected(_logger, exception, _options.ReconnectDelayMin, _options.ReconnectDelayMax);
                 }
                 else
@@ -318,10 +339,11 @@ internal sealed class NotificationListener : BackgroundService
 
     // Equal jitter: at least half the exponential delay, so retries from many nodes spread out but never
     // hammer a server that is down.
-    private TimeSpan ReconnectDelay(int failedAttempts)
+    private TimeSpan ReconnectDelay(int failedAttempts, out bool atCap)
     {
         var exponential = _options.ReconnectDelayMin * Math.Pow(2, Math.Min(failedAttempts - 1, 30));
-        var capped = exponential < _options.ReconnectDelayMax ? exponential : _options.ReconnectDelayMax;
+        atCap = exponential >= _options.ReconnectDelayMax;
+        var capped = atCap ? _options.ReconnectDelayMax : exponential;
         return capped / 2 + capped / 2 * Random.Shared.NextDouble();
     }
 }

@@ -19,6 +19,13 @@ internal sealed class ConnectionAdmission(
     PgNotifyHubMetrics metrics,
     ILogger<ConnectionAdmission> logger)
 {
+    private static readonly Func<ILogger, string, string, IDisposable?> ConnectionScope =
+        LoggerMessage.DefineScope<string, string>("{Transport} connection {ConnectionId}");
+
+    /// <summary>A log scope with the connection's transport and id, for whatever is logged while it is admitted, runs and ends.</summary>
+    public static IDisposable? BeginConnectionScope(ILogger logger, string transport, string connectionId) =>
+        ConnectionScope(logger, transport, connectionId);
+
     /// <param name="context">The request that opened the connection.</param>
     /// <param name="endpoint">The mapped endpoint: its channels and its resolver.</param>
     /// <param name="handshake">What the request asked for.</param>
@@ -37,6 +44,7 @@ internal sealed class ConnectionAdmission(
         Func<IReadOnlyList<string>, Task>? beforeJoining = null)
         where TSink : INotificationSink
     {
+        using var scope = BeginConnectionScope(logger, transport, connectionId);
         IReadOnlyList<string> audiences;
         string? refusal;
         try
@@ -89,6 +97,7 @@ internal sealed class ConnectionAdmission(
 
     public void Release(INotificationSink sink, string transport, string connectionId)
     {
+        using var scope = BeginConnectionScope(logger, transport, connectionId);
         sequencer.Leave(sink);
         limit.Release();
         metrics.ConnectionClosed(transport, sink);

@@ -5,8 +5,8 @@ using System.Net.Sockets;
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A throwaway PostgreSQL cluster made with the local server binaries: trust authentication, its socket in its
-/// own directory under /tmp, deleted when disposed. PostgreSQL's defaults apply unless settings are given: the
+/// A throwaway PostgreSQL cluster made with the local server binaries: trust authentication (or a password over TCP,
+/// when asked for), its socket in its own directory under /tmp, deleted when disposed. PostgreSQL's defaults apply unless settings are given: the
 /// tests turn durability off for speed, the load benchmark keeps it, since a commit's WAL flush is part of what a
 /// real sender pays.
 /// </summary>
@@ -17,12 +17,14 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
     private readonly string _binDirectory;
     private readonly string _dataDirectory;
     private readonly bool _runAsPostgres;
+    private readonly string? _password;
 
-    private LocalPostgresCluster(string binDirectory, string dataDirectory, bool runAsPostgres, int port, IReadOnlyList<string> serverOptions)
+    private LocalPostgresCluster(string binDirectory, string dataDirectory, bool runAsPostgres, int port, IReadOnlyList<string> serverOptions, string? password)
     {
         _binDirectory = binDirectory;
         _dataDirectory = dataDirectory;
         _runAsPostgres = runAsPostgres;
+        _password = password;
         Port = port;
         ServerOptions = serverOptions;
     }
@@ -33,7 +35,7 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
     public IReadOnlyList<string> ServerOptions { get; }
 
     public string ConnectionString =>
-        $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Include Error Detail=true";
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Include Error Detail=true" + (_password is null ? "" : $";Password={_password}");
 
     public string Description => $"throwaway cluster from {_binDirectory} in {_dataDirectory}, port {Port}";
 
@@ -90,16 +92,36 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
     /// <param name="binDirectory">Where initdb and pg_ctl are.</param>
     /// <param name="extraSettings">Extra <c>name=value</c> settings, each passed as <c>-c</c>.</param>
     /// <param name="cancellationToken">Cancels initdb and the start.</param>
-    public static async Task<LocalPostgresCluster> StartAsync(string binDirectory, IReadOnlyList<string> extraSettings, CancellationToken cancellationToken)
+    public static Task<LocalPostgresCluster> StartAsync(string binDirectory, IReadOnlyList<string> extraSettings, CancellationToken cancellationToken) =>
+        StartAsync(binDirectory, extraSettings, password: null, cancellationToken);
+
+    /// <summary>
+    /// A cluster whose TCP connections must give a password (scram-sha-256), <paramref name="password"/> for postgres;
+    /// its own socket still trusts, as a local administrator's would.
+    /// </summary>
+    public static Task<LocalPostgresCluster> StartWithPasswordAsync(string binDirectory, string password, CancellationToken cancellationToken) =>
+        StartAsync(binDirectory, [], password, cancellationToken);
+
+    private static async Task<LocalPostgresCluster> StartAsync(string binDirectory, IReadOnlyList<string> extraSettings, string? password, CancellationToken cancellationToken)
     {
         // initdb refuses to run as root. /tmp (not a root-only temp directory) so that postgres can create it.
         var runAsPostgres = Environment.UserName == "root";
         var dataDirectory = Path.Combine("/tmp", "pgnotifyhub-" + Guid.NewGuid().ToString("N"));
-        var cluster = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, 0, []);
+        var cluster = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, 0, [], password);
+        // Readable by postgres, who runs initdb when this runs as root; deleted as soon as initdb has read it.
+        var passwordFile = Path.Combine("/tmp", "pgnotifyhub-password-" + Guid.NewGuid().ToString("N"));
         try
         {
+            string[] authentication = ["--auth=trust"];
+            if (password is not null)
+            {
+                await File.WriteAllTextAsync(passwordFile, password, cancellationToken);
+                authentication = ["--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + passwordFile];
+            }
+
             // --no-sync only skips initdb's own flush of the new files; the server's settings stay the defaults.
-            await cluster.RunAsync("initdb", ["-D", dataDirectory, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"], cancellationToken);
+            await cluster.RunAsync("initdb", ["-D", dataDirectory, .. authentication, "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"], cancellationToken);
+            File.Delete(passwordFile);
 
             // A port picked by binding to 0 can be taken by someone else before postgres binds it: retry.
             for (var attempt = 1; ; attempt++)
@@ -107,7 +129,7 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
                 var port = FreePort();
                 string[] serverOptions = ["-p", port.ToString(CultureInfo.InvariantCulture), "-k", dataDirectory, "-c", "listen_addresses=127.0.0.1",
                     .. extraSettings.SelectMany(setting => new[] { "-c", setting })];
-                var started = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, port, serverOptions);
+                var started = new LocalPostgresCluster(binDirectory, dataDirectory, runAsPostgres, port, serverOptions, password);
                 try
                 {
                     await started.StartServerAsync(cancellationToken);
@@ -126,6 +148,7 @@ internal sealed class LocalPostgresCluster : IAsyncDisposable
         }
         catch
         {
+            File.Delete(passwordFile);
             cluster.DeleteDataDirectory();
             throw;
         }

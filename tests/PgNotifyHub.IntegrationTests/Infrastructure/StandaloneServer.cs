@@ -42,7 +42,8 @@ public sealed class StandaloneServer : IAsyncDisposable
     /// <summary>Starts the server and returns once it listens on its channel.</summary>
     /// <param name="postgres">The database.</param>
     /// <param name="settings">Configuration keys (<c>Authentication:Jwt:SigningKey</c>) and values, over appsettings.json.</param>
-    public static async Task<StandaloneServer> StartAsync(PostgresFixture postgres, IReadOnlyDictionary<string, string> settings)
+    /// <param name="waitUntilListening">False returns as soon as Kestrel listens, for a listener that cannot connect.</param>
+    public static async Task<StandaloneServer> StartAsync(PostgresFixture postgres, IReadOnlyDictionary<string, string> settings, bool waitUntilListening = true)
     {
         var channel = Names.Channel();
         var logs = new InMemoryLoggerProvider(TestContext.Current.TestOutputHelper);
@@ -51,7 +52,11 @@ public sealed class StandaloneServer : IAsyncDisposable
         {
             factory.StartServer();
             var server = new StandaloneServer(factory, channel, logs);
-            await factory.Services.GetRequiredService<NotificationListener>().WaitUntilListeningAsync(TestContext.Current.CancellationToken).OrTimeout();
+            if (waitUntilListening)
+            {
+                await factory.Services.GetRequiredService<NotificationListener>().WaitUntilListeningAsync(TestContext.Current.CancellationToken).OrTimeout();
+            }
+
             return server;
         }
         catch

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.SignalR.Client;
 using PgNotifyHub.IntegrationTests.Infrastructure;
 
@@ -26,7 +27,7 @@ public sealed class PackageConsumerTests(PostgresFixture postgres, PackedFeed fe
     [Fact]
     public void Every_csharp_block_of_the_readmes_is_marked_to_compile_or_as_a_fragment()
     {
-        string[] kinds = ["program", "services", "endpoints", "app", "fragment"];
+        string[] kinds = ["program", "client-program", "services", "endpoints", "app", "fragment"];
         var unmarked = Snippets().Where(snippet => snippet.Language == "csharp" && !kinds.Contains(snippet.Kind)).Select(snippet => snippet.Location);
 
         Assert.Empty(unmarked);
@@ -46,9 +47,9 @@ public sealed class PackageConsumerTests(PostgresFixture postgres, PackedFeed fe
             await File.WriteAllTextAsync(Path.Combine(app, $"ReadmeSnippet{i}.cs"), ReadmeSnippets.AsMethod(others[i], i), cancellationToken);
         }
 
-        await using var server = await ServerProcess.StartApplicationAsync(await PackedFeed.BuildAsync(app), new Dictionary<string, string>());
+        await using var server = await ServerProcess.StartAsync(Application(await PackedFeed.BuildAsync(app)));
         // What the README says a first run prints once it receives: Kestrel may listen before PostgreSQL does.
-        await server.WaitForOutputAsync("PgNotifyHub listener is listening on channels pgws");
+        await server.WaitForLineAsync(line => line.Contains("PgNotifyHub listener is listening on channels pgws", StringComparison.Ordinal)).OrTimeout();
         await using var client = await WebSocketTestClient.ConnectAsync(server.BaseUri, audienceHeader: null, cancellationToken: cancellationToken);
         await postgres.NotifyAsync(PgNotifyHubOptions.DefaultChannel, Markers.Message(PgNotifyHubOptions.DefaultAudience, "from-the-quickstart"), cancellationToken);
 
@@ -64,7 +65,7 @@ public sealed class PackageConsumerTests(PostgresFixture postgres, PackedFeed fe
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), Single("program", "backplane").Code, cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(app, "appsettings.json"), WithConnectionString(Single("appsettings", "quickstart").Code), cancellationToken);
 
-        await using var server = await ServerProcess.StartApplicationAsync(await PackedFeed.BuildAsync(app), new Dictionary<string, string>());
+        await using var server = await ServerProcess.StartAsync(Application(await PackedFeed.BuildAsync(app)));
         await using var connection = new HubConnectionBuilder().WithUrl(new Uri(server.BaseUri, "/chat")).Build();
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.On<string>("message", text => received.TrySetResult(text));
@@ -76,14 +77,41 @@ public sealed class PackageConsumerTests(PostgresFixture postgres, PackedFeed fe
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/ws", cancellationToken).OrTimeout()).StatusCode);
     }
 
+    // The application as its user runs it: `dotnet App.dll` in its own folder, which is its content root.
+    private static ServerLaunch Application(string dll) => new()
+    {
+        Command = [Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", dll],
+        WorkingDirectory = Path.GetDirectoryName(dll)!,
+    };
+
     private static string CentralVersion(string package) =>
         System.Xml.Linq.XDocument.Load(Path.Combine(PackedFeed.RepositoryRoot, "Directory.Packages.props"))
             .Descendants("PackageVersion").Single(entry => (string?)entry.Attribute("Include") == package).Attribute("Version")!.Value;
 
+    [Fact]
+    public async Task A_new_console_app_made_from_the_client_readme_program_and_the_client_package_receives_a_notify()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        // The program asks a token endpoint before every connection: this host answers one, and ignores it.
+        await using var host = await NotifyTestHost.StartAsync(postgres, mapEndpoints: (app, _) => app.MapGet("/token", () => "a-token"));
+        var program = Single("client-program", name: null).Code
+            .Replace("https://example.com/hub", new Uri(host.BaseUri, "/hub").ToString(), StringComparison.Ordinal)
+            .Replace("https://example.com/token", new Uri(host.BaseUri, "/token").ToString(), StringComparison.Ordinal);
+        var app = await feed.CreateApplicationAsync("ClientApp", ["PgNotifyHub.Client"], template: "console");
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program, cancellationToken);
+
+        await using var client = ConsoleProcess.Start(await PackedFeed.BuildAsync(app));
+        await host.Router.WaitForSubscribersAsync(new PgNotifyHub.Sequencing.Route(host.Channel, PgNotifyHubOptions.DefaultAudience), 1, cancellationToken).OrTimeout();
+        await postgres.NotifyAsync(host.Channel, Markers.Message(PgNotifyHubOptions.DefaultAudience, "from-the-client-package"), cancellationToken);
+
+        var printed = await client.WaitForLineAsync(line => line.Contains("from-the-client-package", StringComparison.Ordinal)).OrTimeout();
+        Assert.StartsWith(host.Channel + " default #1:", printed, StringComparison.Ordinal);
+    }
+
     private static IEnumerable<Snippet> Snippets() =>
         ReadmeSnippets.Read(PackedFeed.RepositoryRoot, Readme).Concat(ReadmeSnippets.Read(PackedFeed.RepositoryRoot, "clients/README.md"));
 
-    private static Snippet Single(string kind, string name) =>
+    private static Snippet Single(string kind, string? name) =>
         Assert.Single(Snippets(), snippet => snippet.Kind == kind && snippet.Name == name);
 
     // The README's appsettings.json with the test database in place of the example's.

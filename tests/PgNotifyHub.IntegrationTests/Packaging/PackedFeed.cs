@@ -49,13 +49,13 @@ public sealed class PackedFeed : IAsyncLifetime
     }
 
     /// <summary>
-    /// A new application from <c>dotnet new web</c>, with <paramref name="packages"/> of this feed added and the other
-    /// NuGet packages given with their versions; returns its folder.
+    /// A new application from <c>dotnet new <paramref name="template"/></c>, with <paramref name="packages"/> of this
+    /// feed added and the other NuGet packages given with their versions; returns its folder.
     /// </summary>
-    public async Task<string> CreateApplicationAsync(string name, IReadOnlyList<string> packages, IReadOnlyDictionary<string, string>? otherPackages = null)
+    public async Task<string> CreateApplicationAsync(string name, IReadOnlyList<string> packages, IReadOnlyDictionary<string, string>? otherPackages = null, string template = "web")
     {
         var folder = Path.Combine(_root, name);
-        await RunAsync(["new", "web", "--name", name, "--output", folder], _root);
+        await RunAsync(["new", template, "--name", name, "--output", folder], _root);
         // Adds the feed to the sources the user already has, as the README tells users to do: nothing is cleared.
         await File.WriteAllTextAsync(
             Path.Combine(folder, "nuget.config"),

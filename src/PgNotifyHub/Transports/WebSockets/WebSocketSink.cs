@@ -120,6 +120,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     /// <param name="stoppingToken">Signals the host's shutdown.</param>
     public async Task RunAsync(WebSocket socket, FrameBatchingStream frames, CancellationToken stoppingToken)
     {
+        using var scope = ConnectionAdmission.BeginConnectionScope(_logger, Transport, _connectionId);
         using var onStopping = stoppingToken.UnsafeRegister(sink => ((WebSocketSink)sink!).Stop(CloseReason.ShuttingDown), this);
         using var onDeadline = _sendDeadline.Token.UnsafeRegister(stuck => ((WebSocket)stuck!).Abort(), socket);
         var receiving = ReceiveUntilClosedAsync(socket);
