@@ -36,6 +36,9 @@ public sealed class StandaloneServer : IAsyncDisposable
 
     public InMemoryLoggerProvider Logs { get; }
 
+    /// <summary>The server's services, e.g. its meter factory for <see cref="MeterTotals"/>.</summary>
+    public IServiceProvider Services => _factory.Services;
+
     /// <summary>Starts the server and returns once it listens on its channel.</summary>
     /// <param name="postgres">The database.</param>
     /// <param name="settings">Configuration keys (<c>Authentication:Jwt:SigningKey</c>) and values, over appsettings.json.</param>
