@@ -53,7 +53,7 @@ public sealed class HandshakeQueryFuzzTests(PostgresFixture postgres)
     [InlineData(Endpoint.SignalRNegotiate)]
     public async Task Random_query_strings_are_accepted_or_refused_as_their_resume_and_length_say_and_cost_nothing(Endpoint endpoint)
     {
-        var seed = FuzzInput.Seed(20261201 + (int)endpoint);
+        var seed = FuzzInput.Seed(1 + (int)endpoint);
         var random = new Random(seed);
         await using var host = await NotifyTestHost.StartAsync(postgres, options => options.MaxConnections = Slots);
         using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
@@ -85,6 +85,8 @@ public sealed class HandshakeQueryFuzzTests(PostgresFixture postgres)
                 await StormAftermath.ConnectionsSettledAsync(host.Logs);
             }
 
+            // DEFECT: a resume with a lone surrogate escaped in a property name ({"\ud800":0}) is answered with 500 and an
+            // Error log instead of 400: see Unreadable_resumes_with_a_lone_surrogate_in_a_property_name_are_refused_with_400.
             Assert.True(
                 answer.Status == expected,
                 $"Seed {seed}, case {i}, {endpoint}: {(int)answer.Status} for a request line of {lineLength} bytes with ?{Shorten(query)}; expected {(int)expected} ({resumes} resume parameter(s), {verdict}).");
@@ -95,6 +97,39 @@ public sealed class HandshakeQueryFuzzTests(PostgresFixture postgres)
         // The generator must exercise every outcome, or the test would prove less than it says.
         Assert.True(outcomes.Count == 3, $"Seed {seed}: outcomes were only {string.Join(", ", outcomes.Select(o => $"{(int)o.Key} ×{o.Value}"))}.");
         await StormAftermath.AssertServesExactlyItsSlotsAsync(host, meter, Slots, $"Seed {seed}, {endpoint}");
+    }
+
+    [Theory]
+    [InlineData(Endpoint.RawSequenced)]
+    [InlineData(Endpoint.SignalRWebSocket)]
+    [InlineData(Endpoint.SignalRNegotiate)]
+    public async Task Unreadable_resumes_with_a_lone_surrogate_in_a_property_name_are_refused_with_400(Endpoint endpoint)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        string[] resumes =
+        [
+            "{\"\\ud800\":0}",
+            "{\"stream\":\"x\",\"positions\":[],\"\\udc00\":1}",
+            "{\"stream\":\"x\",\"positions\":[{\"channel\":\"" + host.Channel + "\",\"audience\":\"a\",\"seq\":1,\"\\ud83d\":2}]}",
+            "[{\"a\\ud800\":0,\"b\":1}]",
+        ];
+
+        foreach (var resume in resumes)
+        {
+            var (request, _) = Request(endpoint, host.BaseUri, "resume=" + Uri.EscapeDataString(resume));
+            var status = (await RawWebSocket.SendRequestAsync(host.BaseUri, request, cancellationToken).OrTimeout()).Status;
+
+            // DEFECT: 500, with Kestrel's Error "An unhandled exception was thrown by the application" (an
+            // InvalidOperationException "Cannot read incomplete UTF-16 JSON text as string"), on every transport, for any
+            // client, before authorisation of the resume. ResumePosition.TryParse (src/PgNotifyHub/Delivery/ResumePosition.cs,
+            // JsonDocument.Parse with AllowDuplicateProperties = false) unescapes property names to compare them, which
+            // throws InvalidOperationException for a lone surrogate; TryParse catches JsonException only. The README
+            // promises 400 for "a lone surrogate" in resume. Fix: catch InvalidOperationException there as well.
+            Assert.True(status == HttpStatusCode.BadRequest, $"{endpoint}: {(int)status} for resume {resume}.");
+        }
+
+        StormAftermath.AssertNoErrorLogged(host.Logs, endpoint.ToString());
     }
 
     // DEFECT (see the assertion): the position notice grows with the connection's routes, but it can only come back in
@@ -249,9 +284,11 @@ public sealed class HandshakeQueryFuzzTests(PostgresFixture postgres)
             _ => FuzzInput.JsonValue(random, 1) is var value && value.All(char.IsAsciiDigit) ? "null" : value,
         };
         var entry = Members(random, "\"channel\":\"" + channel + "\"", "\"audience\":\"a\"", "\"seq\":" + seq);
-        return random.Next(4) switch
+        return random.Next(5) switch
         {
             0 => Members(random, "\"stream\":\"\\ud800\"", "\"positions\":[]"),
+            // Another member, ignored if it were readable, whose name holds a lone surrogate.
+            4 => Members(random, "\"stream\":\"x\"", "\"positions\":[]", "\"k" + (random.Next(2) == 0 ? "\\ud800" : "\\udfff") + "\":" + FuzzInput.JsonValue(random, 1)),
             1 => Members(random, "\"stream\":\"x\"", "\"stream\":\"y\"", "\"positions\":[]"),
             2 => Members(random, "\"stream\":\"x\"", "\"positions\":[" + entry + "]"),
             _ => Members(random, "\"stream\":\"x\"", "\"positions\":[" + entry + "]") + FuzzInput.Space(random) + "x",
