@@ -41,8 +41,8 @@ public sealed class DurableSendArgumentTests(PostgresFixture postgres)
         using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
         var channel = host.Channel;
 
-        // (channel, audience, payload as text to cast to jsonb, whether it must be accepted)
-        var calls = new List<(string? Channel, string? Audience, string? Payload, bool Accepted)>
+        // (channel, audience, payload as text to cast to jsonb, whether it must be accepted; null: either, but if accepted, delivered)
+        var calls = new List<(string? Channel, string? Audience, string? Payload, bool? Accepted)>
         {
             (null, "a", "{}", false),
             (channel, null, "{}", false),
@@ -69,7 +69,8 @@ public sealed class DurableSendArgumentTests(PostgresFixture postgres)
             (channel, "\u2028<>&\u2029", "{\"dup\":1,\"dup\":2}", true),
             (channel, " lead and trail ", "{\"n\":1e400,\"z\":-0,\"big\":123456789012345678901234567890}", true),
             (channel, new string('l', 20_000), "{\"long\":\"audience\"}", true),
-            (channel, "deep", string.Concat(Enumerable.Repeat("{\"a\":", 1_000)) + "1" + new string('}', 1_000), true),
+            // Deeper than SignalR clients read (see NotifyPayloadFuzzTests): refusing it here would be as right as delivering it.
+            (channel, "deep", string.Concat(Enumerable.Repeat("{\"a\":", 1_000)) + "1" + new string('}', 1_000), null),
             (channel, "limit", PayloadOfBytes(MaxPayloadBytes), true),
             // Read by the node like any other, though no endpoint here listens on its channel.
             (new string('c', 63), "a", "{}", true),
@@ -80,7 +81,7 @@ public sealed class DurableSendArgumentTests(PostgresFixture postgres)
         }
 
         // One client per audience that must receive something, of the sequenced subprotocol, and SignalR for two of them.
-        var audiences = calls.Where(c => c.Accepted && c.Channel == channel).Select(c => c.Audience!).Append("marker").Distinct().ToList();
+        var audiences = calls.Where(c => c.Accepted != false && c.Channel == channel).Select(c => c.Audience!).Append("marker").Distinct().ToList();
         var clients = new Dictionary<string, List<NotifyTestClient>>();
         foreach (var audience in audiences)
         {
@@ -104,7 +105,7 @@ public sealed class DurableSendArgumentTests(PostgresFixture postgres)
             var error = await Record.ExceptionAsync(() => SendAsync(connection, callChannel, audience, payload, cancellationToken));
             if (error is null)
             {
-                Assert.True(mustBeAccepted, $"{description} was accepted; it should have raised an error.");
+                Assert.True(mustBeAccepted != false, $"{description} was accepted; it should have raised an error.");
                 accepted++;
                 if (callChannel == channel)
                 {
@@ -116,7 +117,7 @@ public sealed class DurableSendArgumentTests(PostgresFixture postgres)
 
             var state = (error as PostgresException)?.SqlState;
             Assert.True(state is not null && ClearErrors.Contains(state), $"{description} failed with {error.GetType().Name} {state}: {error.Message}");
-            Assert.False(mustBeAccepted, $"{description} raised {state} ({((PostgresException)error).MessageText}); it should have been accepted.");
+            Assert.True(mustBeAccepted != true, $"{description} raised {state} ({((PostgresException)error).MessageText}); it should have been accepted.");
         }
 
         var marker = Markers.NewId();
@@ -164,7 +165,7 @@ public sealed class DurableSendArgumentTests(PostgresFixture postgres)
     }
 
     // A random call whose fate is known from its arguments alone.
-    private static (string? Channel, string? Audience, string? Payload, bool Accepted) RandomCall(Random random, string channel)
+    private static (string? Channel, string? Audience, string? Payload, bool? Accepted) RandomCall(Random random, string channel)
     {
         var callChannel = random.Next(8) switch
         {

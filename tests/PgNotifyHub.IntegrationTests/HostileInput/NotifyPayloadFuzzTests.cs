@@ -142,7 +142,9 @@ public sealed class NotifyPayloadFuzzTests(PostgresFixture postgres)
             // for as long as the message stays in the replay buffer. NotificationParser
             // (src/PgNotifyHub/Parsing/NotificationParser.cs, ReaderOptions MaxDepth = int.MaxValue) accepts any depth.
             // Fix: refuse (InvalidPayload) payloads nested deeper than 61 levels, or at least never send them to SignalR
-            // connections; either way a client must stay connected.
+            // connections; either way a client must stay connected. A parser limit needs the same limit in
+            // pgnotifyhub.send (sql/pgnotifyhub.sql), or durable messages are accepted and then dropped
+            // (DurableSendArgumentTests sends one 1,000 levels deep).
             Assert.True(received is null && client.IsConnected, $"Client {clients.IndexOf(client)} (of: pgws, pgnotifyhub.v1, SignalR WebSockets, SignalR long polling): {received?.Message}");
         }
     }
