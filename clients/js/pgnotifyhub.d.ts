@@ -23,11 +23,11 @@ export interface Envelope<TPayload extends object = Record<string, unknown>> {
  * Why messages may have been lost, so the application must reload what it shows. From the server:
  * "listener_reconnected" (the server lost PostgreSQL for a while), "stream_changed" (the server restarted or
  * its listener reconnected while this client was away), "gap_too_old" (it was away longer than the server
- * keeps messages). From the client itself: "stream_changed" also when a new stream comes
+ * keeps messages), "routes_changed" (its audiences changed while it was away). From the client itself: "stream_changed" also when a new stream comes
  * unannounced, and "unknown_position" when it reconnected after losing a connection before the server said
  * where it stood (the position notice sent each time the client joins), so there was nothing to resume from.
  */
-export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_old" | "unknown_position";
+export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_old" | "routes_changed" | "unknown_position";
 
 export interface ResyncDetail {
   /** The stream that numbering goes on in, when known. */

@@ -100,6 +100,9 @@ function streamPosition(onMessage, onResync) {
   let stream;
   // JSON [channel, audience] → { channel, audience, seq }.
   let routes = new Map();
+  // The notice's routes in its order, and the key of that set, which the compact resume follows.
+  let order = [];
+  let routeSet;
 
   const key = (channel, audience) => JSON.stringify([channel, audience]);
 
@@ -128,9 +131,11 @@ function streamPosition(onMessage, onResync) {
       onMessage(envelope);
     },
     // Authoritative: it follows any resync and replay of the join, and precedes every live message.
-    position({ stream: newStream, positions }) {
+    position({ stream: newStream, positions, routeSet: newRouteSet }) {
       stream = newStream;
+      routeSet = newRouteSet;
       routes = new Map(positions.map(({ channel, audience, seq }) => [key(channel, audience), { channel, audience, seq }]));
+      order = positions.map(({ channel, audience }) => key(channel, audience));
     },
     resync({ reason, stream: newStream }) {
       // Only listener_reconnected comes to a live connection, before any message of its new stream. The others
@@ -140,10 +145,13 @@ function streamPosition(onMessage, onResync) {
       if (reason === "listener_reconnected" && stream !== undefined && newStream !== stream) restart(newStream);
       onResync(reason, { stream: newStream });
     },
-    // The `resume` parameter, or undefined before the first position notice.
+    // The `resume` parameter, or undefined before the first position notice. The compact form (stream, route set and
+    // numbers in the notice's order) stays a few characters per route, where JSON naming each route outgrows a
+    // request line past some 80 routes; a server that gives no route set takes JSON.
     resume() {
       if (stream === undefined) return undefined;
-      return JSON.stringify({ stream, positions: [...routes.values()] });
+      if (typeof routeSet !== "string") return JSON.stringify({ stream, positions: [...routes.values()] });
+      return [stream, routeSet, ...order.map(route => routes.get(route).seq)].join(".");
     },
     // Only a connection lost before the server said where it stood leaves nothing to resume from: what was sent to
     // it meanwhile cannot be replayed, so the application reloads.

@@ -15,6 +15,9 @@ public sealed class PgNotifyHubResync
     /// <summary>The client was away longer than the server keeps messages for replay.</summary>
     public const string GapTooOld = "gap_too_old";
 
+    /// <summary>The channels and audiences the server gives the client changed while it was away.</summary>
+    public const string RoutesChanged = "routes_changed";
+
     /// <summary>
     /// Raised by the client itself: it reconnected after losing a connection before the server said where it stood, so
     /// it had nothing to resume from.
@@ -34,7 +37,7 @@ public sealed class PgNotifyHubResync
 
     /// <summary>
     /// Why messages may have been lost: <see cref="ListenerReconnected"/>, <see cref="StreamChanged"/>,
-    /// <see cref="GapTooOld"/> or <see cref="UnknownPosition"/>. Treat a reason you do not know as a resync all the same.
+    /// <see cref="GapTooOld"/>, <see cref="RoutesChanged"/> or <see cref="UnknownPosition"/>. Treat a reason you do not know as a resync all the same.
     /// </summary>
     public string Reason { get; }
 

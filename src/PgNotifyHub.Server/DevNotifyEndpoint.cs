@@ -76,6 +76,11 @@ internal static partial class DevNotifyEndpoint
                     return NotSent("The body must be a JSON object with channel, audience and payload.");
                 }
 
+                if (FieldWithLoneSurrogate(body.RootElement) is { } field)
+                {
+                    return NotSent($"{field} holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape): it is not text PostgreSQL can store.");
+                }
+
                 if (Text(body.RootElement, "channel") is not { Length: > 0 } channel)
                 {
                     return NotSent("channel is missing: give the PostgreSQL channel, e.g. \"pgws\".");
@@ -130,6 +135,27 @@ internal static partial class DevNotifyEndpoint
 
     private static string? Text(JsonElement body, string name) =>
         body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    // GetString() throws for an escaped unpaired surrogate, so the strings the sender reads are checked first.
+    private static string? FieldWithLoneSurrogate(JsonElement body)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["channel", "audience", "payload"])
+        {
+            if (body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+            {
+                try
+                {
+                    _ = value.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return name;
+                }
+            }
+        }
+
+        return null;
+    }
 
     // The payload is forwarded as written, like any other sender's: an object as its raw text, and a string
     // (what the demo page's text area sends) as it is, once checked to hold exactly one JSON object.

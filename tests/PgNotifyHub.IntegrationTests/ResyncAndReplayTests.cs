@@ -57,6 +57,45 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
         Assert.Equal(0, after.PendingResyncs);
     }
 
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task A_client_resuming_with_the_numbers_alone_gets_exactly_what_it_missed(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var audience = Names.Audience();
+        var first = await host.ConnectSequencedAsync(transport, audience);
+        var resume = NotifyTestHost.CompactResume(await first.ReceivePositionAsync());
+        await host.DisconnectAsync(first, audience);
+
+        await postgres.NotifySeriesAsync(host.Channel, audience, 3, cancellationToken);
+        var second = await host.ConnectSequencedAsync(transport, audience, resume);
+
+        Assert.Matches("^[0-9a-f]{16}\\.[A-Za-z0-9_-]{12}\\.0$", resume);
+        Assert.Equal([1L, 2, 3], (await second.ReceiveAsync(3)).Select(e => e.Seq));
+        Assert.Equal(0, second.PendingResyncs);
+    }
+
+    [Theory]
+    [InlineData(Transport.SignalR)]
+    [InlineData(Transport.WebSocket)]
+    public async Task A_client_resuming_with_numbers_for_other_audiences_than_it_now_has_is_told_to_resync(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(postgres);
+        var (before, now) = (Names.Audience(), Names.Audience());
+        var first = await host.ConnectSequencedAsync(transport, before);
+        var resume = NotifyTestHost.CompactResume(await first.ReceivePositionAsync());
+        await host.DisconnectAsync(first, before);
+
+        var second = await host.ConnectSequencedAsync(transport, now, resume);
+        await postgres.NotifyAsync(host.Channel, Markers.Message(now, "live"), cancellationToken);
+
+        Assert.Equal("routes_changed", (await second.ReceiveResyncAsync()).Reason);
+        Assert.True((await second.ReceiveAsync()).IsMessage("live"));
+    }
+
     [Fact]
     public async Task A_raw_client_without_the_subprotocol_keeps_the_exact_pgws_envelope()
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace PgNotifyHub.Client.Internal;
@@ -18,21 +20,24 @@ internal sealed class StreamPosition
 
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Channel, string Audience), long> _routes = [];
+    // The notice's routes, in its order, which the compact resume follows.
+    private readonly List<(string Channel, string Audience)> _order = [];
     // Null until the server's first position notice: there is nothing to resume from before it.
     private string? _stream;
+    private string? _routeSet;
     private int _connections;
     private int _current;
 
     /// <summary>
-    /// Starts a connection, whose events alone count from now on. Returns its number, and the <c>resume</c> parameter's
-    /// JSON, or <see langword="null"/> before the first position notice.
+    /// Starts a connection, whose events alone count from now on. Returns its number, and the <c>resume</c> parameter,
+    /// or <see langword="null"/> before the first position notice.
     /// </summary>
     public (int Connection, string? Resume) BeginConnection()
     {
         lock (_lock)
         {
             _current = ++_connections;
-            return (_current, _stream is null ? null : ResumeJson());
+            return (_current, _stream is null ? null : Resume());
         }
     }
 
@@ -100,10 +105,13 @@ internal sealed class StreamPosition
             }
 
             _stream = notice.Stream;
+            _routeSet = notice.RouteSet;
             _routes.Clear();
+            _order.Clear();
             foreach (var route in notice.Positions)
             {
                 _routes[(route.Channel, route.Audience)] = route.Seq;
+                _order.Add((route.Channel, route.Audience));
             }
         }
     }
@@ -131,10 +139,25 @@ internal sealed class StreamPosition
         }
     }
 
-    private string ResumeJson() =>
-        JsonSerializer.Serialize(
-            new PositionNotice(_stream!, [.. _routes.Select(route => new RoutePosition(route.Key.Channel, route.Key.Audience, route.Value))]),
-            JsonSerializerOptions.Web);
+    // The compact form stays a few characters per route, where JSON naming each route outgrows a request line past
+    // some 80 routes.
+    private string Resume()
+    {
+        if (_routeSet is null)
+        {
+            return JsonSerializer.Serialize(
+                new { Stream = _stream, Positions = _routes.Select(route => new RoutePosition(route.Key.Channel, route.Key.Audience, route.Value)) },
+                JsonSerializerOptions.Web);
+        }
+
+        var resume = new StringBuilder(_stream).Append('.').Append(_routeSet);
+        foreach (var route in _order)
+        {
+            resume.Append('.').Append(_routes[route].ToString(CultureInfo.InvariantCulture));
+        }
+
+        return resume.ToString();
+    }
 
     // A new stream numbers every route from 1, so where nothing of it has been seen the position is 0.
     private void Restart(string stream)

@@ -109,15 +109,17 @@ internal sealed class NotificationSequencer
     {
         lock (_lock)
         {
+            var ordered = RouteSet.Ordered(sink.Routes);
             if (resume is not null)
             {
-                Replay(sink, resume);
+                Replay(sink, resume, ordered);
             }
 
             // After the replay, so what a client already has and what it is told it has agree.
-            sink.Position(new StreamPosition(_stream, [.. sink.Routes
-                .Where(route => route.Audience is not null)
-                .Select(route => new RoutePosition(route.Channel, route.Audience!, _routes.TryGetValue(route, out var history) ? history.LastSequence : _sequenceFloor))]));
+            sink.Position(new StreamPosition(
+                _stream,
+                [.. ordered.Select(route => new RoutePosition(route.Channel, route.Audience!, _routes.TryGetValue(route, out var history) ? history.LastSequence : _sequenceFloor))],
+                RouteSet.Key(ordered)));
             _fanOut.Register(sink);
         }
     }
@@ -161,7 +163,7 @@ internal sealed class NotificationSequencer
         sink.Resync(resync);
     }
 
-    private void Replay(INotificationSink sink, ResumePosition resume)
+    private void Replay(INotificationSink sink, ResumePosition resume, Route[] ordered)
     {
         if (resume.Stream != _stream)
         {
@@ -169,11 +171,17 @@ internal sealed class NotificationSequencer
             return;
         }
 
+        if (!resume.TryGetLastSeen(ordered, out var lastSeenByRoute))
+        {
+            Resync(sink, ResyncReason.RoutesChanged);
+            return;
+        }
+
         var oldestKept = _time.GetTimestamp() - _windowTicks;
         var missed = new List<SequencedNotification>();
         foreach (var route in sink.Routes)
         {
-            if (!resume.LastSeen.TryGetValue(route, out var lastSeen))
+            if (!lastSeenByRoute.TryGetValue(route, out var lastSeen))
             {
                 continue;
             }

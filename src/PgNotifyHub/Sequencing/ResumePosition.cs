@@ -1,22 +1,80 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Text.Json;
 
 namespace PgNotifyHub.Sequencing;
 
 /// <summary>
 /// Where a reconnecting client left off: the stream it was reading and the last sequence number it saw on each
-/// route. Sent as the query parameter <c>resume</c>:
-/// <c>{"stream":"…","positions":[{"channel":"…","audience":"…","seq":41}]}</c>.
+/// route. Sent as the query parameter <c>resume</c>, in one of two forms:
+/// <list type="bullet">
+/// <item>the position notice's numbers alone, in its order, after its stream and route set:
+/// <c>stream.routeSet.41.0.7</c>, a few characters per route, so even a thousand routes fit in a request line;</item>
+/// <item>JSON naming every route: <c>{"stream":"…","positions":[{"channel":"…","audience":"…","seq":41}]}</c>.</item>
+/// </list>
 /// </summary>
-internal sealed record ResumePosition(string Stream, IReadOnlyDictionary<Route, long> LastSeen)
+internal sealed class ResumePosition
 {
     public const string QueryParameter = "resume";
 
-    // Enough for hundreds of routes; a request line is bounded by the server anyway.
+    // Enough for hundreds of routes in JSON; a request line is bounded by the server anyway.
     private const int MaxLength = 16 * 1024;
 
     // {"stream", "positions": [{…}]}: nothing a position holds is deeper, so deeper input is refused while it is read.
     private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = 3, AllowDuplicateProperties = false };
+
+    private const int MaxStreamLength = 64;
+
+    private static readonly SearchValues<char> StreamCharacters = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789");
+    private static readonly SearchValues<char> RouteSetCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+    private readonly IReadOnlyDictionary<Route, long>? _lastSeen;
+    private readonly string? _routeSet;
+    private readonly long[] _sequences = [];
+
+    public ResumePosition(string stream, IReadOnlyDictionary<Route, long> lastSeen)
+    {
+        Stream = stream;
+        _lastSeen = lastSeen;
+    }
+
+    private ResumePosition(string stream, string routeSet, long[] sequences)
+    {
+        Stream = stream;
+        _routeSet = routeSet;
+        _sequences = sequences;
+    }
+
+    public string Stream { get; }
+
+    /// <summary>
+    /// The last number seen on each route it names, given the connection's routes in <see cref="RouteSet"/> order;
+    /// false when it gives numbers for another set of routes, which cannot be put back on these.
+    /// </summary>
+    public bool TryGetLastSeen(IReadOnlyList<Route> ordered, [NotNullWhen(true)] out IReadOnlyDictionary<Route, long>? lastSeen)
+    {
+        lastSeen = _lastSeen;
+        if (lastSeen is not null)
+        {
+            return true;
+        }
+
+        if (_sequences.Length != ordered.Count || _routeSet != RouteSet.Key(ordered))
+        {
+            return false;
+        }
+
+        var byRoute = new Dictionary<Route, long>(ordered.Count);
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            byRoute[ordered[i]] = _sequences[i];
+        }
+
+        lastSeen = byRoute;
+        return true;
+    }
 
     /// <summary>
     /// Reads a position; false for anything else, whatever the client sent: other JSON types in any place, lone
@@ -28,6 +86,11 @@ internal sealed record ResumePosition(string Stream, IReadOnlyDictionary<Route, 
         if (string.IsNullOrEmpty(text) || text.Length > MaxLength)
         {
             return false;
+        }
+
+        if (TryParseNumbers(text, out position))
+        {
+            return true;
         }
 
         try
@@ -64,6 +127,36 @@ internal sealed record ResumePosition(string Stream, IReadOnlyDictionary<Route, 
         {
             return false;
         }
+    }
+
+    // stream "." routeSet *("." seq): the stream as the server writes it (lowercase letters and digits), the route set's
+    // key (RouteSet.KeyLength URL-safe base64 characters), numbers of ASCII digits without a sign. Strict, so that no
+    // JSON a client sends is ever read as numbers.
+    private static bool TryParseNumbers(string text, [NotNullWhen(true)] out ResumePosition? position)
+    {
+        position = null;
+        var parts = text.Split('.');
+        if (parts.Length < 2
+            || parts[0].Length is 0 or > MaxStreamLength || parts[0].AsSpan().ContainsAnyExcept(StreamCharacters)
+            || parts[1].Length != RouteSet.KeyLength || parts[1].AsSpan().ContainsAnyExcept(RouteSetCharacters))
+        {
+            return false;
+        }
+
+        var sequences = new long[parts.Length - 2];
+        for (var i = 0; i < sequences.Length; i++)
+        {
+            // Digits alone: long.TryParse would also take trailing NUL characters.
+            var number = parts[i + 2];
+            if (number.Length == 0 || number.AsSpan().ContainsAnyExceptInRange('0', '9')
+                || !long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out sequences[i]))
+            {
+                return false;
+            }
+        }
+
+        position = new ResumePosition(parts[0], parts[1], sequences);
+        return true;
     }
 
     // A string that is valid UTF-16: JSON lets "\ud800" escape half a surrogate pair, which no .NET string can hold.

@@ -47,7 +47,7 @@ internal sealed class HandshakeChecks(OriginPolicy origins, TimeProvider time, P
         var refusal = resumeRefusal
             ?? (resumeValues.Count != 1 ? "The resume parameter must be given once."
                 : resumeValues[0] is { Length: > 0 } text && !ResumePosition.TryParse(text, out resume)
-                    ? """The resume parameter must be {"stream":"…","positions":[{"channel":"…","audience":"…","seq":0}]}."""
+                    ? """The resume parameter must be the position notice's stream, routeSet and numbers (stream.routeSet.0.0…), or {"stream":"…","positions":[{"channel":"…","audience":"…","seq":0}]}."""
                     : null);
         if (refusal is not null)
         {

@@ -46,7 +46,23 @@ public sealed class ResumeInputTests(PostgresFixture postgres)
         "[]", "\"x\"", "1", "null", "true", "{", "}", "{\"stream\":\"x\",\"positions\":[]", " ", "{}{}",
         "{\"stream\":\"x\",\"positions\":[]} trailing",
         "\u0000",
+        // The compact form, stream.routeSet.seq…, with one thing wrong.
+        .. new[]
+        {
+            "", ".", ".AAAAAAAAAAAA.", ".AAAAAAAAAAAA.-1", ".AAAAAAAAAAAA.+1", ".AAAAAAAAAAAA.1e3", ".AAAAAAAAAAAA.1,5",
+            ".AAAAAAAAAAAA.9223372036854775808", ".AAAAAAAAAAAA..1", ".AAAAAAAAAAAA.1.", ".AAAAAAAAAAAA. 1", ".AAAAAAAAAAAA.\u0661",
+            ".AAAAAAAAAAA", ".AAAAAAAAAAAAA", ".AAAAAAAAAAA=", ".AAAAAAAAAAA+", ".AAAAAAAAAAA/.1", ".AAAAAAAAAAA\u00e9.1",
+        }.Select(rest => "0123456789abcdef" + rest),
+        "0123456789ABCDEF.AAAAAAAAAAAA.1",
+        ".AAAAAAAAAAAA.1",
+        new string('a', 65) + ".AAAAAAAAAAAA.1",
+        "0123456789abcdef.AAAAAAAAAAAA.1\u0000",
     ];
+
+    /// <summary>Whether <paramref name="resume"/> is the compact form, as the server reads it.</summary>
+    public static bool IsCompact(string resume) =>
+        System.Text.RegularExpressions.Regex.IsMatch(resume, "^[0-9a-z]{1,64}\\.[A-Za-z0-9_-]{12}(\\.[0-9]{1,19})*\\z")
+        && resume.Split('.').Skip(2).All(seq => long.TryParse(seq, CultureInfo.InvariantCulture, out _));
 
     [Theory]
     [InlineData(Transport.WebSocket)]

@@ -10,9 +10,12 @@ public sealed record Envelope(string Raw, string Channel, Guid Id, string Payloa
 {
     public bool IsSequenced => Seq is not null;
 
+    // Payloads may be nested as deep as PostgreSQL lets them be: the envelope is read at any depth.
+    private static readonly JsonDocumentOptions AnyDepth = new() { MaxDepth = 100_000 };
+
     public static Envelope Parse(string raw)
     {
-        using var document = JsonDocument.Parse(raw);
+        using var document = JsonDocument.Parse(raw, AnyDepth);
         var root = document.RootElement;
         var names = root.EnumerateObject().Select(property => property.Name).ToArray();
         var sequenced = names.SequenceEqual(["payload", "channel", "id", "audience", "seq", "stream"]);
@@ -34,14 +37,14 @@ public sealed record Envelope(string Raw, string Channel, Guid Id, string Payloa
     /// <summary>A string property of the payload object, or null.</summary>
     public string? PayloadString(string name)
     {
-        using var document = JsonDocument.Parse(PayloadJson);
+        using var document = JsonDocument.Parse(PayloadJson, AnyDepth);
         return document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
     }
 
     /// <summary>An integer property of the payload object, or null.</summary>
     public long? PayloadNumber(string name)
     {
-        using var document = JsonDocument.Parse(PayloadJson);
+        using var document = JsonDocument.Parse(PayloadJson, AnyDepth);
         return document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt64() : null;
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -218,6 +219,17 @@ public sealed class NotifyTestHost : IAsyncDisposable
     /// <summary>The <c>resume</c> parameter of a client that last saw <paramref name="seq"/> of the host's channel and <paramref name="audience"/>.</summary>
     public string ResumeFrom(string stream, string audience, long seq) =>
         System.Text.Json.JsonSerializer.Serialize(new { stream, positions = new[] { new { channel = Channel, audience, seq } } });
+
+    /// <summary>The compact <c>resume</c> of a position notice: its stream, route set and numbers in its order, as the clients send it.</summary>
+    public static string CompactResume(string positionJson)
+    {
+        using var notice = System.Text.Json.JsonDocument.Parse(positionJson);
+        var root = notice.RootElement;
+        return string.Join('.', [
+            root.GetProperty("stream").GetString(),
+            root.GetProperty("routeSet").GetString(),
+            .. root.GetProperty("positions").EnumerateArray().Select(route => route.GetProperty("seq").GetInt64().ToString(CultureInfo.InvariantCulture))]);
+    }
 
     /// <summary>A raw WebSocket that does not read until told to, with a tiny receive buffer: a slow consumer.</summary>
     public async Task<WebSocketTestClient> ConnectNonReadingWebSocketAsync(string audience)

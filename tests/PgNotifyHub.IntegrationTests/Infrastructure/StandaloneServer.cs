@@ -37,6 +37,7 @@ public sealed class StandaloneServer : IAsyncDisposable
 
     public InMemoryLoggerProvider Logs { get; }
 
+    /// <summary>The server's services, e.g. its meter factory for <see cref="MeterTotals"/>.</summary>
     public IServiceProvider Services => _factory.Services;
 
     /// <summary>Starts the server and returns once it listens on its channel.</summary>

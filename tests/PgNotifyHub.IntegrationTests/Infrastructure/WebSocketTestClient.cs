@@ -243,7 +243,7 @@ public sealed class WebSocketTestClient : NotifyTestClient
                 OnResync(root.GetProperty("reason").GetString()!, root.GetProperty("stream").GetString()!);
                 break;
             case "position":
-                OnPosition(System.Text.Json.JsonSerializer.Serialize(new { stream = root.GetProperty("stream"), positions = root.GetProperty("positions") }));
+                OnPosition(System.Text.Json.JsonSerializer.Serialize(new { stream = root.GetProperty("stream"), positions = root.GetProperty("positions"), routeSet = root.GetProperty("routeSet") }));
                 break;
             default:
                 throw new FormatException("Unknown control frame: " + text);

@@ -21,7 +21,22 @@ public sealed class StreamPositionTests
     }
 
     [Fact]
-    public void Resume_lists_every_route_of_the_position_notice_moved_on_by_the_messages_since()
+    public void Resume_gives_the_numbers_of_every_route_in_the_notice_order_moved_on_by_the_messages_since()
+    {
+        var position = new StreamPosition();
+        var (connection, _) = position.BeginConnection();
+        position.Positioned(new PositionNotice("s1", [new RoutePosition("c", "b", 3), new RoutePosition("c", "a", 0), new RoutePosition("d", "a", 9)], "AAAAAAAAAAAA"), connection);
+        position.Accept(Envelope("c", "a", 1, "s1"), connection, out _);
+        position.Accept(Envelope("c", "b", 4, "s1"), connection, out _);
+        position.EndConnection(connection);
+
+        var (_, resume) = position.BeginConnection();
+
+        Assert.Equal("s1.AAAAAAAAAAAA.4.1.9", resume);
+    }
+
+    [Fact]
+    public void Resume_from_a_server_without_route_sets_lists_every_route_of_the_position_notice_moved_on_by_the_messages_since()
     {
         var position = new StreamPosition();
         var (connection, _) = position.BeginConnection();

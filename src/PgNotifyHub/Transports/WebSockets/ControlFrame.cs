@@ -5,7 +5,7 @@ namespace PgNotifyHub.Transports.WebSockets;
 
 /// <summary>
 /// The control frames of the sequenced subprotocol: <c>{"type":"resync","reason":…,"stream":…}</c> and
-/// <c>{"type":"position","stream":…,"positions":[…]}</c>. Envelopes never have a <c>type</c>, so clients tell them apart by it.
+/// <c>{"type":"position","stream":…,"positions":[…],"routeSet":…}</c>. Envelopes never have a <c>type</c>, so clients tell them apart by it.
 /// </summary>
 internal static class ControlFrame
 {
@@ -15,7 +15,7 @@ internal static class ControlFrame
         Framed(JsonSerializer.SerializeToUtf8Bytes(new { type = "resync", reason, stream }, Json));
 
     public static ReadOnlyMemory<byte> Position(StreamPosition position) =>
-        Framed(JsonSerializer.SerializeToUtf8Bytes(new { type = "position", position.Stream, position.Positions }, Json));
+        Framed(JsonSerializer.SerializeToUtf8Bytes(new { type = "position", position.Stream, position.Positions, position.RouteSet }, Json));
 
     private static byte[] Framed(byte[] json)
     {
