@@ -34,8 +34,8 @@ CREATE TABLE IF NOT EXISTS pgnotifyhub.schema_version (
 
 -- Ordered by (xid, id): a reader only reads rows whose xid is older than every running transaction, so a row that
 -- commits later can never sort before what a reader already passed. Since version 2 the xid is the newest one
--- assigned when the row was written rather than the writer's own (see pgnotifyhub.write_position), so rows are read
--- in the order they were written, and the changes of one row in the order their transactions committed.
+-- assigned when the row was written rather than the writer's own (see send), so rows are read in the order they were
+-- written, and the changes of one row in the order their transactions committed.
 CREATE TABLE IF NOT EXISTS pgnotifyhub.outbox (
     xid        xid8        NOT NULL DEFAULT pg_current_xact_id(),
     id         bigint      GENERATED ALWAYS AS IDENTITY,
@@ -75,20 +75,6 @@ CREATE TABLE IF NOT EXISTS pgnotifyhub.settings (
 
 INSERT INTO pgnotifyhub.settings DEFAULT VALUES ON CONFLICT DO NOTHING;
 
--- The xid an outbox row is written with: the newest xid assigned so far (and never older than the writer's own).
--- Readers wait until every transaction up to it has finished, so the row is still never skipped. A transaction that
--- changes a row after another one committed a change to it writes later, so it gets this xid or a newer one, and a
--- greater id: its message is read after the other's, in commit order. The writer's own xid, which version 1 used,
--- can be older than that of the transaction it waited for, and its message was read first.
-CREATE OR REPLACE FUNCTION pgnotifyhub.write_position() RETURNS xid8
-LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-    -- xmax is the next xid to assign. Under REPEATABLE READ the snapshot is the transaction's first one, older than
-    -- the writer's own xid; such a writer cannot change a row after another transaction committed a change to it.
-    SELECT greatest(
-        pg_catalog.pg_current_xact_id(),
-        ((pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::numeric - 1)::text)::xid8)
-$$;
-
 CREATE OR REPLACE FUNCTION pgnotifyhub.send(channel text, audience text, payload jsonb) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -117,8 +103,15 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
 
+    -- The row's xid is the newest one assigned so far (xmax is the next to assign), never older than the writer's
+    -- own: readers wait until every transaction up to it has finished, so the row is still never skipped. A
+    -- transaction that changes a row after another committed a change to it writes later, so its rows get this xid
+    -- or a newer one and a greater id, and are read after the other's, in commit order. With the writer's own xid,
+    -- as in version 1, they could be read first. (Under REPEATABLE READ the snapshot is older than the writer's xid,
+    -- hence greatest; such a writer cannot change a row after another transaction committed a change to it.)
     INSERT INTO pgnotifyhub.outbox (xid, channel, audience, payload)
-    VALUES (pgnotifyhub.write_position(), channel, audience, payload)
+    VALUES (greatest(pg_current_xact_id(), (pg_snapshot_xmax(pg_current_snapshot())::text::numeric - 1)::text::xid8),
+            channel, audience, payload)
     RETURNING id INTO new_id;
     -- One doorbell per transaction: PostgreSQL folds identical notifications of a transaction into one.
     PERFORM pg_notify('pgnotifyhub_outbox', pg_current_xact_id()::text);
@@ -148,39 +141,51 @@ DECLARE
     payload      text;
     appended     bigint;
     notified     bigint;
+    write_xid    xid8;
+    bad_audience text;
+    invalid      boolean;
 BEGIN
     IF channel IS NULL OR octet_length(channel) NOT BETWEEN 1 AND 63 THEN
         RAISE EXCEPTION 'pgnotifyhub.append_changes: the channel must be 1 to 63 bytes, not %', quote_nullable(channel)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF cardinality(audiences) IS DISTINCT FROM cardinality(changes) OR array_position(changes, NULL) IS NOT NULL THEN
-        RAISE EXCEPTION 'pgnotifyhub.append_changes: every change needs one audience'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     IF coalesce(cardinality(changes), 0) = 0 THEN
         RETURN;
     END IF;
+    IF cardinality(audiences) IS DISTINCT FROM cardinality(changes) THEN
+        RAISE EXCEPTION 'pgnotifyhub.append_changes: every change needs one audience' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     -- Checked here rather than in each generated trigger: an audience expression can yield anything.
-    SELECT a INTO payload FROM unnest(audiences) AS a WHERE a IS NULL OR a = '' OR strpos(a, ',') > 0 LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'pgnotifyhub: the audience of a change of % is %, but audiences must be non-empty and contain no comma', tbl, quote_nullable(payload)
+    IF cardinality(changes) = 1 THEN
+        bad_audience := CASE WHEN changes[1] IS NULL OR audiences[1] IS NULL OR audiences[1] = '' OR strpos(audiences[1], ',') > 0 THEN audiences[1] END;
+        invalid := bad_audience IS NOT NULL OR changes[1] IS NULL OR audiences[1] IS NULL;
+    ELSE
+        SELECT i.audience, true INTO bad_audience, invalid
+          FROM unnest(audiences, changes) AS i(audience, change)
+         WHERE i.change IS NULL OR i.audience IS NULL OR i.audience = '' OR strpos(i.audience, ',') > 0
+         LIMIT 1;
+    END IF;
+    IF invalid THEN
+        RAISE EXCEPTION 'pgnotifyhub: the audience of a change of % is %, but audiences must be non-empty and contain no comma', tbl, quote_nullable(bad_audience)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Change the audience expression with pgnotifyhub.publish_changes; an expression that yields NULL leaves the row unpublished.';
     END IF;
 
     -- The names are read now, so a renamed table is sent under its new name.
     SELECT '{"schema":' || to_json(n.nspname::text)::text || ',"table":' || to_json(c.relname::text)::text
-           || ',"at":' || to_json(clock_timestamp())::text || ',"changes":['
-      INTO header
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           || ',"at":' || to_json(clock_timestamp())::text || ',"changes":[',
+           s.max_payload_bytes
+      INTO header, max_bytes
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN pgnotifyhub.settings s
      WHERE c.oid = tbl;
     IF header IS NULL THEN
         RAISE EXCEPTION 'pgnotifyhub.append_changes: there is no table with oid %', tbl::oid USING ERRCODE = 'undefined_table';
     END IF;
     header_bytes := octet_length(header) + 2;
-    SELECT s.max_payload_bytes INTO max_bytes FROM pgnotifyhub.settings s;
+    -- As in send: the newest xid assigned so far, so that the changes of a row are read in commit order.
+    write_xid := greatest(pg_current_xact_id(), (pg_snapshot_xmax(pg_current_snapshot())::text::numeric - 1)::text::xid8);
 
-    -- A statement that writes one row, the most common, sends one message: no need to sort and chunk.
+    -- A statement that writes one row, the most common, sends one message: no need to group and chunk.
     IF cardinality(changes) = 1 THEN
         payload := header || changes[1] || ']}';
         IF NOT durable AND octet_length(audiences[1]) + 1 + octet_length(payload) <= 7999 THEN
@@ -188,7 +193,7 @@ BEGIN
             RETURN;
         ELSIF octet_length(payload) <= max_bytes THEN
             INSERT INTO pgnotifyhub.outbox (xid, channel, audience, payload)
-            VALUES (pgnotifyhub.write_position(), append_changes.channel, audiences[1], payload::json);
+            VALUES (write_xid, append_changes.channel, audiences[1], payload::json);
             PERFORM pg_notify('pgnotifyhub_outbox', pg_current_xact_id()::text);
             RETURN;
         END IF;
@@ -224,7 +229,7 @@ BEGIN
          GROUP BY g.by_notify, g.audience, (u.ord - 1) / g.per_message
     ), outboxed AS (
         INSERT INTO pgnotifyhub.outbox (xid, channel, audience, payload)
-        SELECT pgnotifyhub.write_position(), append_changes.channel, m.audience, m.payload::json
+        SELECT write_xid, append_changes.channel, m.audience, m.payload::json
           FROM messages m
          WHERE NOT m.by_notify
         RETURNING 1
