@@ -160,10 +160,12 @@ BEGIN
         bad_audience := CASE WHEN changes[1] IS NULL OR audiences[1] IS NULL OR audiences[1] = '' OR strpos(audiences[1], ',') > 0 THEN audiences[1] END;
         invalid := bad_audience IS NOT NULL OR changes[1] IS NULL OR audiences[1] IS NULL;
     ELSE
-        SELECT i.audience, true INTO bad_audience, invalid
-          FROM unnest(audiences, changes) AS i(audience, change)
-         WHERE i.change IS NULL OR i.audience IS NULL OR i.audience = '' OR strpos(i.audience, ',') > 0
+        -- Set-returning functions in the select list stream their rows; in FROM they would be copied first.
+        SELECT u.audience INTO bad_audience
+          FROM (SELECT unnest(audiences) AS audience) AS u
+         WHERE u.audience IS NULL OR u.audience = '' OR strpos(u.audience, ',') > 0
          LIMIT 1;
+        invalid := FOUND OR array_position(changes, NULL) IS NOT NULL;
     END IF;
     IF invalid THEN
         RAISE EXCEPTION 'pgnotifyhub: the audience of a change of % is %, but audiences must be non-empty and contain no comma', tbl, quote_nullable(bad_audience)
@@ -202,31 +204,30 @@ BEGIN
     -- Each change costs its bytes and a comma; the changes of one route (NOTIFY or outbox) and audience share
     -- messages of room bytes. A message takes as many changes as would fit if each were as large as the largest
     -- of its group, so it never exceeds room, and nothing needs sorting: grouping is by hash, in arrival order.
-    -- Within a statement the order does not matter anyway: it changes each row at most once.
+    -- Within a statement the order does not matter anyway: it changes each row at most once. The arrays are
+    -- unnested in select lists, where their elements stream, rather than in FROM, where they would be copied first.
     WITH items AS (
         SELECT t.audience, t.by_notify,
                CASE WHEN t.by_notify OR t.size <= max_bytes - header_bytes + 1 THEN t.change
                     ELSE '{"op":' || (t.change::json -> 'op')::text || ',"key":' || (t.change::json -> 'key')::text || ',"too_large":true}'
                END AS change
-          FROM (SELECT i.audience, i.change, octet_length(i.change) + 1 AS size,
-                       NOT durable AND octet_length(i.change) + 1 <= 7999 - header_bytes - octet_length(i.audience) AS by_notify
-                  FROM unnest(audiences, changes) AS i(audience, change)) AS t
+          FROM (SELECT u.audience, u.change, octet_length(u.change) + 1 AS size,
+                       NOT durable AND octet_length(u.change) + 1 <= 7999 - header_bytes - octet_length(u.audience) AS by_notify
+                  FROM (SELECT unnest(audiences) AS audience, unnest(changes) AS change) AS u) AS t
     ), groups AS (
-        SELECT g.*, greatest(g.room / g.largest, 1) AS per_message
-          FROM (SELECT i.audience, i.by_notify, array_agg(i.change) AS changes, sum(octet_length(i.change) + 1) AS total,
-                       max(octet_length(i.change) + 1) AS largest,
+        SELECT g.audience, g.by_notify, g.changes,
+               CASE WHEN g.total <= g.room THEN cardinality(g.changes) ELSE greatest(g.room / g.largest, 1) END AS per_message
+          FROM (SELECT i.audience, i.by_notify, array_agg(i.change) AS changes,
+                       sum(octet_length(i.change) + 1) AS total, max(octet_length(i.change) + 1) AS largest,
                        CASE WHEN i.by_notify THEN 7999 - header_bytes - octet_length(i.audience) ELSE max_bytes - header_bytes + 1 END AS room
                   FROM items i
                  GROUP BY i.audience, i.by_notify) AS g
     ), messages AS (
-        SELECT g.by_notify, g.audience, header || array_to_string(g.changes, ',') || ']}' AS payload
-          FROM groups g
-         WHERE g.total <= g.room
-        UNION ALL
-        SELECT g.by_notify, g.audience, header || string_agg(u.change, ',') || ']}'
-          FROM groups g CROSS JOIN LATERAL unnest(g.changes) WITH ORDINALITY AS u(change, ord)
-         WHERE g.total > g.room
-         GROUP BY g.by_notify, g.audience, (u.ord - 1) / g.per_message
+        SELECT c.by_notify, c.audience, header || string_agg(c.change, ',') || ']}' AS payload
+          FROM (SELECT g.by_notify, g.audience, unnest(g.changes) AS change,
+                       generate_series(0, cardinality(g.changes) - 1) / g.per_message AS chunk
+                  FROM groups g) AS c
+         GROUP BY c.by_notify, c.audience, c.chunk
     ), outboxed AS (
         INSERT INTO pgnotifyhub.outbox (xid, channel, audience, payload)
         SELECT write_xid, append_changes.channel, m.audience, m.payload::json
