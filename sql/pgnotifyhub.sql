@@ -119,28 +119,74 @@ BEGIN
 END
 $$;
 
--- Sends one statement's row changes of table tbl, each change a JSON object text and its audience, as few messages
--- as fit: {"schema":…,"table":…,"at":…,"changes":[change, …]}. Called by the triggers publish_changes generates;
--- security definer so that writers need no privilege here, and only executable by roles allowed to publish.
+-- The messages of a statement's changes for append_changes, which has checked its arguments: NOTIFYs them, or appends
+-- them to the outbox, and returns how many it appended. header is the payload up to its first change.
 --
--- Changes keep their order within an audience. Without durable, they are NOTIFYed (payload audience,{…} of at most
--- 7,999 bytes), and only a change too large for that goes through the outbox, so the writer's transaction never
--- fails for it. With durable, or too large for NOTIFY, they are appended to the outbox, each message at most
--- pgnotifyhub.settings.max_payload_bytes; a single change larger than that is sent as its op and key with
--- "too_large": true, for the client to read the row itself.
+-- Each change costs its bytes and a comma; the changes of one route (NOTIFY or outbox) and audience share messages
+-- of room bytes. A message takes as many changes as would fit if each were as large as the largest of its group, so
+-- it never exceeds room, and nothing needs sorting: grouping is by hash, in arrival order. Within a statement the
+-- order does not matter anyway: it changes each row at most once. The arrays are unnested in select lists, where
+-- their elements stream, rather than in FROM, where they would be copied first.
+CREATE OR REPLACE FUNCTION pgnotifyhub.append_change_messages(
+    channel text, durable boolean, header text, max_bytes integer, write_xid xid8, audiences text[], changes text[])
+RETURNS bigint
+LANGUAGE sql
+-- Grouped by hash in memory (sorting a bulk statement's changes cost as much as the statement); JIT compiling the
+-- query would cost more than running it.
+SET search_path = pg_catalog, pg_temp SET jit = off SET work_mem = '64MB' SET enable_sort = off AS $$
+    WITH items AS (
+        SELECT t.audience, t.by_notify,
+               CASE WHEN t.by_notify OR t.size <= max_bytes - (octet_length(header) + 2) + 1 THEN t.change
+                    ELSE '{"op":' || (t.change::json -> 'op')::text || ',"key":' || (t.change::json -> 'key')::text || ',"too_large":true}'
+               END AS change
+          FROM (SELECT u.audience, u.change, octet_length(u.change) + 1 AS size,
+                       NOT durable AND octet_length(u.change) + 1 <= 7999 - (octet_length(header) + 2) - octet_length(u.audience) AS by_notify
+                  FROM (SELECT unnest(audiences) AS audience, unnest(changes) AS change) AS u) AS t
+    ), groups AS (
+        SELECT g.audience, g.by_notify, g.changes,
+               CASE WHEN g.total <= g.room THEN cardinality(g.changes) ELSE greatest(g.room / g.largest, 1) END AS per_message
+          FROM (SELECT i.audience, i.by_notify, array_agg(i.change) AS changes,
+                       sum(octet_length(i.change) + 1) AS total, max(octet_length(i.change) + 1) AS largest,
+                       CASE WHEN i.by_notify THEN 7999 - (octet_length(header) + 2) - octet_length(i.audience) ELSE max_bytes - (octet_length(header) + 2) + 1 END AS room
+                  FROM items i
+                 GROUP BY i.audience, i.by_notify) AS g
+    ), messages AS (
+        SELECT c.by_notify, c.audience, header || string_agg(c.change, ',') || ']}' AS payload
+          FROM (SELECT g.by_notify, g.audience, unnest(g.changes) AS change,
+                       generate_series(0, cardinality(g.changes) - 1) / g.per_message AS chunk
+                  FROM groups g) AS c
+         GROUP BY c.by_notify, c.audience, c.chunk
+    ), outboxed AS (
+        INSERT INTO pgnotifyhub.outbox (xid, channel, audience, payload)
+        SELECT write_xid, channel, m.audience, m.payload::json
+          FROM messages m
+         WHERE NOT m.by_notify
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM outboxed)
+      FROM (SELECT count(pg_notify(channel, m.audience || ',' || m.payload)) FROM messages m WHERE m.by_notify) AS notified
+$$;
+
+REVOKE ALL ON FUNCTION pgnotifyhub.append_change_messages(text, boolean, text, integer, xid8, text[], text[]) FROM PUBLIC;
+
+-- Sends one statement's row changes of table tbl, each change a JSON object text and its audience, as few messages
+-- per audience as fit: {"schema":…,"table":…,"at":…,"changes":[change, …]}. Called by the trigger functions that
+-- publish_changes generates, which run as the publisher: security definer so that publishers need no privilege on
+-- the outbox, and executable only by roles allowed to publish.
+--
+-- Without durable, changes are NOTIFYed (payload audience,{…} of at most 7,999 bytes), and only a change too large
+-- for that goes through the outbox, so the writer's transaction never fails for it. With durable, or too large for
+-- NOTIFY, they are appended to the outbox, each message at most pgnotifyhub.settings.max_payload_bytes; a single
+-- change larger than that is sent as its op and key with "too_large": true, for the client to read the row itself.
 CREATE OR REPLACE FUNCTION pgnotifyhub.append_changes(channel text, tbl regclass, durable boolean, audiences text[], changes text[])
 RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
--- A bulk statement's changes are grouped by hash in memory (sorting them cost as much as the statement), and JIT
--- compiling the queries would cost more than running them.
-SET search_path = pg_catalog, pg_temp SET jit = off SET work_mem = '64MB' SET enable_sort = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     header       text;     -- the payload up to its first change
     header_bytes integer;  -- with the closing "]}"
     max_bytes    integer;
     payload      text;
     appended     bigint;
-    notified     bigint;
     write_xid    xid8;
     bad_audience text;
     invalid      boolean;
@@ -148,6 +194,9 @@ BEGIN
     IF channel IS NULL OR octet_length(channel) NOT BETWEEN 1 AND 63 THEN
         RAISE EXCEPTION 'pgnotifyhub.append_changes: the channel must be 1 to 63 bytes, not %', quote_nullable(channel)
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF durable IS NULL THEN
+        RAISE EXCEPTION 'pgnotifyhub.append_changes: durable must be true or false' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF coalesce(cardinality(changes), 0) = 0 THEN
         RETURN;
@@ -201,45 +250,8 @@ BEGIN
         END IF;
     END IF;
 
-    -- Each change costs its bytes and a comma; the changes of one route (NOTIFY or outbox) and audience share
-    -- messages of room bytes. A message takes as many changes as would fit if each were as large as the largest
-    -- of its group, so it never exceeds room, and nothing needs sorting: grouping is by hash, in arrival order.
-    -- Within a statement the order does not matter anyway: it changes each row at most once. The arrays are
-    -- unnested in select lists, where their elements stream, rather than in FROM, where they would be copied first.
-    WITH items AS (
-        SELECT t.audience, t.by_notify,
-               CASE WHEN t.by_notify OR t.size <= max_bytes - header_bytes + 1 THEN t.change
-                    ELSE '{"op":' || (t.change::json -> 'op')::text || ',"key":' || (t.change::json -> 'key')::text || ',"too_large":true}'
-               END AS change
-          FROM (SELECT u.audience, u.change, octet_length(u.change) + 1 AS size,
-                       NOT durable AND octet_length(u.change) + 1 <= 7999 - header_bytes - octet_length(u.audience) AS by_notify
-                  FROM (SELECT unnest(audiences) AS audience, unnest(changes) AS change) AS u) AS t
-    ), groups AS (
-        SELECT g.audience, g.by_notify, g.changes,
-               CASE WHEN g.total <= g.room THEN cardinality(g.changes) ELSE greatest(g.room / g.largest, 1) END AS per_message
-          FROM (SELECT i.audience, i.by_notify, array_agg(i.change) AS changes,
-                       sum(octet_length(i.change) + 1) AS total, max(octet_length(i.change) + 1) AS largest,
-                       CASE WHEN i.by_notify THEN 7999 - header_bytes - octet_length(i.audience) ELSE max_bytes - header_bytes + 1 END AS room
-                  FROM items i
-                 GROUP BY i.audience, i.by_notify) AS g
-    ), messages AS (
-        SELECT c.by_notify, c.audience, header || string_agg(c.change, ',') || ']}' AS payload
-          FROM (SELECT g.by_notify, g.audience, unnest(g.changes) AS change,
-                       generate_series(0, cardinality(g.changes) - 1) / g.per_message AS chunk
-                  FROM groups g) AS c
-         GROUP BY c.by_notify, c.audience, c.chunk
-    ), outboxed AS (
-        INSERT INTO pgnotifyhub.outbox (xid, channel, audience, payload)
-        SELECT write_xid, append_changes.channel, m.audience, m.payload::json
-          FROM messages m
-         WHERE NOT m.by_notify
-        RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM outboxed), count(pg_notify(append_changes.channel, m.audience || ',' || m.payload))
-      INTO appended, notified
-      FROM messages m
-     WHERE m.by_notify;
-
+    -- In a SQL function: PL/pgSQL holds array arguments in a form that its own queries unnest several times slower.
+    appended := pgnotifyhub.append_change_messages(channel, durable, header, max_bytes, write_xid, audiences, changes);
     IF appended > 0 THEN
         PERFORM pg_notify('pgnotifyhub_outbox', pg_current_xact_id()::text);
     END IF;
