@@ -129,7 +129,11 @@ for case in "${CASES[@]}"; do
       set_mode "$mode"
       value=$(measure "$case")
       results[$case,$mode]+="$value "
-      printf '%-12s %-8s run %d: %s\n' "$case" "$mode" "$run" "$value"
+      extra=""
+      if [[ $case == bulk-* && $mode == durable ]]; then
+        extra=$(psql -At -c "SELECT ', outbox: ' || count(*) / $BULK_STATEMENTS || ' messages per statement, ' || round(avg(octet_length(payload::text))) || ' bytes each' FROM pgnotifyhub.outbox")
+      fi
+      printf '%-12s %-14s run %d: %s%s\n' "$case" "$mode" "$run" "$value" "$extra"
     done
   done
 done
