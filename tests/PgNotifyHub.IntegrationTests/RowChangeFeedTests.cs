@@ -305,16 +305,21 @@ public sealed class RowChangeFeedTests(PostgresFixture postgres)
         await using var host = await StartHostAsync();
         var (first, second, empty) = (Names.Audience(), Names.Audience(), Names.Audience());
         var table = await CreatePublishedTableAsync(host.Channel, durable: true, operations: "{insert,update,delete,truncate}");
-        await ExecuteAsync($"INSERT INTO {table} VALUES (1, '{first}', 'a'), (2, '{first}', 'b'), (3, '{second}', 'c')");
+        string[] audiences = [first, second, empty];
         var clients = new[] { await host.ConnectAsync(Transport.SignalR, first), await host.ConnectAsync(Transport.WebSocket, second), await host.ConnectAsync(Transport.WebSocket, empty) };
+        await ExecuteAsync($"INSERT INTO {table} VALUES (1, '{first}', 'a'), (2, '{first}', 'b'), (3, '{second}', 'c')");
+        for (var i = 0; i < clients.Length; i++)
+        {
+            await clients[i].ReceiveUntilMarkerAsync(await SendMarkerAsync(host.Channel, audiences[i], true));
+        }
 
         await ExecuteAsync($"TRUNCATE {table}");
-        var markers = new[] { await SendMarkerAsync(host.Channel, first, true), await SendMarkerAsync(host.Channel, second, true), await SendMarkerAsync(host.Channel, empty, true) };
 
         var received = new List<IReadOnlyList<string>>();
         for (var i = 0; i < clients.Length; i++)
         {
-            received.Add([.. (await clients[i].ReceiveUntilMarkerAsync(markers[i])).Select(RowChangeMessage.Parse).SelectMany(message => message.Changes)]);
+            var marker = await SendMarkerAsync(host.Channel, audiences[i], true);
+            received.Add([.. (await clients[i].ReceiveUntilMarkerAsync(marker)).Select(RowChangeMessage.Parse).SelectMany(message => message.Changes)]);
         }
 
         Assert.Equal(["""{"op":"truncate"}"""], received[0]);
