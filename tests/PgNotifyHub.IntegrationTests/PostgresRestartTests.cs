@@ -69,7 +69,7 @@ public sealed class PostgresRestartTests(PostgresFixture postgres)
                 await using var send = sender.CreateCommand(
                     """
                     SELECT pgnotifyhub.send($1, $2, $3::jsonb)
-                    WHERE NOT EXISTS (SELECT FROM pgnotifyhub.outbox WHERE channel = $1 AND payload = $3::jsonb)
+                    WHERE NOT EXISTS (SELECT FROM pgnotifyhub.outbox WHERE channel = $1 AND payload::jsonb = $3::jsonb)
                     """);
                 send.Parameters.Add(new NpgsqlParameter<string> { TypedValue = host.Channel });
                 send.Parameters.Add(new NpgsqlParameter<string> { TypedValue = audience });
