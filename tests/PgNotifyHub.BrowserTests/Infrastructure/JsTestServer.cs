@@ -50,7 +50,7 @@ public sealed class JsTestServer(PostgresFixture postgres) : IAsyncLifetime
         await JsPackage.EnsureInstalledAsync();
 
         _server = await ServerProcess.StartAsync(Settings.Server(postgres, Channel, signingKey: SigningKey, outbox: true));
-        await _server.WaitForLineAsync(OutboxReading).OrTimeout();
+        await _server.WaitForLineAsync(Settings.OutboxReading).OrTimeout();
         _relay = NetworkRelay.Start(_server.BaseUri);
         _control = await StartControlAsync();
     }
@@ -119,9 +119,6 @@ public sealed class JsTestServer(PostgresFixture postgres) : IAsyncLifetime
         await app.StartAsync(TestContext.Current.CancellationToken);
         return app;
     }
-
-    // What the outbox reader logs once it knows where it starts.
-    private static bool OutboxReading(string line) => line.Contains("is reading pgnotifyhub.outbox", StringComparison.Ordinal);
 
     private static InvalidOperationException NotStarted() => new("The server is not started.");
 }

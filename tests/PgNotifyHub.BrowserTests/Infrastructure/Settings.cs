@@ -72,4 +72,10 @@ internal static class Settings
 
         return settings;
     }
+
+    /// <summary>
+    /// The line a server started with <c>outbox</c> logs once its reader knows where it starts: what is written from
+    /// then on reaches its clients.
+    /// </summary>
+    public static bool OutboxReading(string line) => line.Contains("is reading pgnotifyhub.outbox", StringComparison.Ordinal);
 }
