@@ -122,3 +122,49 @@ export interface Connection {
  * an unknown transport, "signalr" without @microsoft/signalr, "websocket" without a WebSocket.
  */
 export function connect<TPayload extends object = Record<string, unknown>>(options: ConnectOptions<TPayload>): Connection;
+
+/**
+ * One change of a row-change feed (`pgnotifyhub.publish_changes`): a row of a published table inserted, updated or
+ * deleted, or the table truncated. Values are PostgreSQL's JSON of each column, parsed by `JSON.parse`: a `numeric`
+ * arrives as a JavaScript number (`19.90` as `19.9`; beyond 2^53 digits are lost), timestamps as ISO 8601 strings.
+ */
+export interface RowChange<TRow extends object = Record<string, unknown>> {
+  /** The published table's schema, e.g. "public"; for a partition, its partitioned table's. */
+  schema: string;
+  /** The published table's name, as PostgreSQL stores it. */
+  table: string;
+  /** When the statement's changes were sent, ISO 8601 with offset. */
+  at: string;
+  /**
+   * "insert" (also a row moved into this audience), "update" (published or key columns changed), "delete" (also a row
+   * moved out of this audience), "truncate" (every row of this audience is gone).
+   */
+  op: "insert" | "update" | "delete" | "truncate";
+  /**
+   * The key columns (the primary key, or the `key` publish_changes named): the new row's for an insert or an update,
+   * the old row's for a delete; absent for a truncate. After an update that changed the key, the previous key is this
+   * one with the values in `old` laid over it.
+   */
+  key?: Record<string, unknown>;
+  /** The published columns of the new row: inserts and updates, unless `tooLarge`. */
+  new?: TRow;
+  /** An update's previous values of the columns that changed, and only those; a delete's published columns. */
+  old?: Partial<TRow>;
+  /** The change was larger than pgnotifyhub.settings.max_payload_bytes: only `op` and `key` came; read the row yourself. */
+  tooLarge: boolean;
+}
+
+/**
+ * Returns a message handler, for `connect`'s `onMessage`, that calls `handler` once for each change of `table`'s
+ * row-change messages, in the message's order, with the change and the envelope that carried it; every other message
+ * is passed over. `table` is "schema.table", or the name alone for the schema public, as PostgreSQL stores the names
+ * (unquoted names are lower case). Works on every transport. Throws TypeError without a table or a handler.
+ *
+ * ```js
+ * connect({ url: "/ws", transport: "websocket", onMessage: onRowChange("orders", change => show(change)) });
+ * ```
+ */
+export function onRowChange<TRow extends object = Record<string, unknown>>(
+  table: string,
+  handler: (change: RowChange<TRow>, message: Envelope) => void,
+): (envelope: Envelope<object>) => void;

@@ -1,7 +1,8 @@
 // PgNotifyHub client (npm package "pgnotifyhub"): one call connects to the SignalR hub or to the raw WebSocket
 // endpoint and keeps the connection alive until close(), resuming where it left off after every reconnect.
 // Plain ES module for browsers and Node, no dependencies besides @microsoft/signalr (only for transport "signalr",
-// passed in or loaded as the global signalR). Types: pgnotifyhub.d.ts.
+// passed in or loaded as the global signalR). onRowChange() reads a table's row-change feed from those messages, one
+// call per changed row. Types: pgnotifyhub.d.ts.
 
 // The raw endpoint's subprotocol with sequence numbers, resync frames and resume; without it the endpoint
 // speaks pgws's protocol, which has none of them.
@@ -307,4 +308,33 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
       onStatus("disconnected", {});
     },
   };
+}
+
+// A message handler for connect's onMessage that passes each change of one table's row-change feed
+// (pgnotifyhub.publish_changes) to handler(change, envelope), in the message's order, and lets every other message
+// by. Built on the message callback alone, so it works on every transport.
+export function onRowChange(table, handler) {
+  if (typeof table !== "string" || table === "") {
+    throw new TypeError("onRowChange: table is required: \"schema.table\", or the name alone for the schema public");
+  }
+  if (typeof handler !== "function") throw new TypeError("onRowChange: handler must be a function");
+  return envelope => {
+    const payload = envelope?.payload;
+    if (!isRowChanges(payload) || !isNamed(table, payload.schema, payload.table)) return;
+    const { schema, table: name, at } = payload;
+    for (const change of payload.changes) {
+      handler({ schema, table: name, at, op: change.op, key: change.key, new: change.new, old: change.old, tooLarge: change.too_large === true }, envelope);
+    }
+  };
+}
+
+// The payload publish_changes sends: {"schema","table","at","changes":[{"op","key","new","old"}, …]}.
+function isRowChanges(payload) {
+  return typeof payload?.schema === "string" && typeof payload.table === "string" && typeof payload.at === "string"
+    && Array.isArray(payload.changes);
+}
+
+// "schema.table", or the name alone for the schema public, where PostgreSQL creates tables unless told otherwise.
+function isNamed(table, schema, name) {
+  return table === `${schema}.${name}` || (schema === "public" && table === name);
 }

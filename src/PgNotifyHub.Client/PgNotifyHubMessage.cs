@@ -93,6 +93,62 @@ public sealed class PgNotifyHubMessage
         return Payload.Deserialize(jsonTypeInfo);
     }
 
+    /// <summary>
+    /// Reads <see cref="Payload"/> as a message of a row-change feed (<c>pgnotifyhub.publish_changes</c>) of
+    /// <paramref name="table"/>, each row into <typeparamref name="TRow"/> by its snake_case column names (<c>tenant_id</c>
+    /// fills <c>TenantId</c>), matched case-insensitively. Numbers are read from their exact text, so <c>numeric</c>
+    /// <c>19.90</c> is the <see cref="decimal"/> 19.90.
+    /// </summary>
+    /// <typeparam name="TRow">The type of the table's rows.</typeparam>
+    /// <param name="table">
+    /// <c>schema.table</c>, or the table's name alone for the schema <c>public</c>, as PostgreSQL stores the names
+    /// (unquoted names are lower case), e.g. <c>orders</c> or <c>sales.orders</c>.
+    /// </param>
+    /// <param name="changes">The message's changes, in its order; empty when this returns <see langword="false"/>.</param>
+    /// <returns>
+    /// <see langword="false"/> when the payload is not a row-change message of <paramref name="table"/>: another table's,
+    /// or a message of another kind.
+    /// </returns>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is <see langword="null"/> or empty.</exception>
+    /// <exception cref="JsonException">
+    /// A row does not fit <typeparamref name="TRow"/> or is deeper than 64 levels, or a change has an <c>op</c> this version
+    /// does not know.
+    /// </exception>
+    public bool TryGetRowChanges<TRow>(string table, out IReadOnlyList<PgRowChange<TRow>> changes) =>
+        TryGetRowChanges(table, PgRowChange<TRow>.DefaultSerializerOptions, out changes);
+
+    /// <summary>
+    /// Reads <see cref="Payload"/> as a message of a row-change feed of <paramref name="table"/>, each row into
+    /// <typeparamref name="TRow"/> with the given options.
+    /// </summary>
+    /// <typeparam name="TRow">The type of the table's rows.</typeparam>
+    /// <param name="table"><c>schema.table</c>, or the table's name alone for the schema <c>public</c>.</param>
+    /// <param name="options">The serializer options for the rows; <see langword="null"/> for the serializer's defaults.</param>
+    /// <param name="changes">The message's changes, in its order; empty when this returns <see langword="false"/>.</param>
+    /// <returns><see langword="false"/> when the payload is not a row-change message of <paramref name="table"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is <see langword="null"/> or empty.</exception>
+    /// <exception cref="JsonException">A row does not fit <typeparamref name="TRow"/>, or a change has an <c>op</c> this version does not know.</exception>
+    public bool TryGetRowChanges<TRow>(string table, JsonSerializerOptions? options, out IReadOnlyList<PgRowChange<TRow>> changes) =>
+        PgRowChange<TRow>.TryRead(Payload, table, row => row.Deserialize<TRow>(options), out changes);
+
+    /// <summary>
+    /// Reads <see cref="Payload"/> as a message of a row-change feed of <paramref name="table"/>, each row with
+    /// source-generated metadata, which needs no reflection.
+    /// </summary>
+    /// <typeparam name="TRow">The type of the table's rows.</typeparam>
+    /// <param name="table"><c>schema.table</c>, or the table's name alone for the schema <c>public</c>.</param>
+    /// <param name="jsonTypeInfo">The metadata of <typeparamref name="TRow"/>, from a <c>JsonSerializerContext</c>.</param>
+    /// <param name="changes">The message's changes, in its order; empty when this returns <see langword="false"/>.</param>
+    /// <returns><see langword="false"/> when the payload is not a row-change message of <paramref name="table"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is <see langword="null"/> or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="jsonTypeInfo"/> is <see langword="null"/>.</exception>
+    /// <exception cref="JsonException">A row does not fit <typeparamref name="TRow"/>, or a change has an <c>op</c> this version does not know.</exception>
+    public bool TryGetRowChanges<TRow>(string table, JsonTypeInfo<TRow> jsonTypeInfo, out IReadOnlyList<PgRowChange<TRow>> changes)
+    {
+        ArgumentNullException.ThrowIfNull(jsonTypeInfo);
+        return PgRowChange<TRow>.TryRead(Payload, table, row => row.Deserialize(jsonTypeInfo), out changes);
+    }
+
     /// <summary>The channel, audience, stream, sequence number and id, for logs; never the payload.</summary>
     /// <returns>For example <c>orders/acme #42 in 9f3c0a1b2c3d4e5f (0b6f8a55-…)</c>.</returns>
     public override string ToString() => $"{Channel}/{Audience} #{Sequence} in {Stream} ({Id})";

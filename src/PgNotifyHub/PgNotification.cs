@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace PgNotifyHub;
 
@@ -9,6 +11,9 @@ namespace PgNotifyHub;
 /// </summary>
 public sealed class PgNotification
 {
+    // The parser accepted the payload at any depth, as PostgreSQL does.
+    private static readonly JsonDocumentOptions AnyDepth = new() { MaxDepth = int.MaxValue };
+
     internal PgNotification(string channel, string audience, Guid id, ReadOnlyMemory<byte> envelope, ReadOnlyMemory<byte> payload, long sequence, string stream)
     {
         Channel = channel;
@@ -54,6 +59,62 @@ public sealed class PgNotification
     /// listener reconnects, since notifications sent meanwhile may have been lost.
     /// </summary>
     public string Stream { get; }
+
+    /// <summary>
+    /// Reads the payload as a message of a row-change feed (<c>pgnotifyhub.publish_changes</c>) of
+    /// <paramref name="table"/>, each row into <typeparamref name="TRow"/> by its snake_case column names (<c>tenant_id</c>
+    /// fills <c>TenantId</c>), matched case-insensitively. Numbers are read from their exact text, so <c>numeric</c>
+    /// <c>19.90</c> is the <see cref="decimal"/> 19.90. The payload is parsed on every call.
+    /// </summary>
+    /// <typeparam name="TRow">The type of the table's rows.</typeparam>
+    /// <param name="table">
+    /// <c>schema.table</c>, or the table's name alone for the schema <c>public</c>, as PostgreSQL stores the names
+    /// (unquoted names are lower case), e.g. <c>orders</c> or <c>sales.orders</c>.
+    /// </param>
+    /// <param name="changes">The message's changes, in its order; empty when this returns <see langword="false"/>.</param>
+    /// <returns>
+    /// <see langword="false"/> when the payload is not a row-change message of <paramref name="table"/>: another table's,
+    /// or a message of another kind.
+    /// </returns>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is <see langword="null"/> or empty.</exception>
+    /// <exception cref="JsonException">
+    /// A row does not fit <typeparamref name="TRow"/> or is deeper than 64 levels, or a change has an <c>op</c> this version
+    /// does not know.
+    /// </exception>
+    public bool TryGetRowChanges<TRow>(string table, out IReadOnlyList<PgRowChange<TRow>> changes) =>
+        TryGetRowChanges(table, PgRowChange<TRow>.DefaultSerializerOptions, out changes);
+
+    /// <summary>
+    /// Reads the payload as a message of a row-change feed of <paramref name="table"/>, each row into
+    /// <typeparamref name="TRow"/> with the given options. The payload is parsed on every call.
+    /// </summary>
+    /// <typeparam name="TRow">The type of the table's rows.</typeparam>
+    /// <param name="table"><c>schema.table</c>, or the table's name alone for the schema <c>public</c>.</param>
+    /// <param name="options">The serializer options for the rows; <see langword="null"/> for the serializer's defaults.</param>
+    /// <param name="changes">The message's changes, in its order; empty when this returns <see langword="false"/>.</param>
+    /// <returns><see langword="false"/> when the payload is not a row-change message of <paramref name="table"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is <see langword="null"/> or empty.</exception>
+    /// <exception cref="JsonException">A row does not fit <typeparamref name="TRow"/>, or a change has an <c>op</c> this version does not know.</exception>
+    public bool TryGetRowChanges<TRow>(string table, JsonSerializerOptions? options, out IReadOnlyList<PgRowChange<TRow>> changes) =>
+        PgRowChange<TRow>.TryRead(JsonElement.Parse(Payload.Span, AnyDepth), table, row => row.Deserialize<TRow>(options), out changes);
+
+    /// <summary>
+    /// Reads the payload as a message of a row-change feed of <paramref name="table"/>, each row with source-generated
+    /// metadata, which needs no reflection. The payload is parsed on every call.
+    /// </summary>
+    /// <typeparam name="TRow">The type of the table's rows.</typeparam>
+    /// <param name="table"><c>schema.table</c>, or the table's name alone for the schema <c>public</c>.</param>
+    /// <param name="jsonTypeInfo">The metadata of <typeparamref name="TRow"/>, from a <c>JsonSerializerContext</c>.</param>
+    /// <param name="changes">The message's changes, in its order; empty when this returns <see langword="false"/>.</param>
+    /// <returns><see langword="false"/> when the payload is not a row-change message of <paramref name="table"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is <see langword="null"/> or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="jsonTypeInfo"/> is <see langword="null"/>.</exception>
+    /// <exception cref="JsonException">A row does not fit <typeparamref name="TRow"/>, or a change has an <c>op</c> this version does not know.</exception>
+    public bool TryGetRowChanges<TRow>(string table, JsonTypeInfo<TRow> jsonTypeInfo, out IReadOnlyList<PgRowChange<TRow>> changes)
+    {
+        ArgumentNullException.ThrowIfNull(jsonTypeInfo);
+        return PgRowChange<TRow>.TryRead(JsonElement.Parse(Payload.Span, AnyDepth), table, row => row.Deserialize(jsonTypeInfo), out changes);
+    }
 
     /// <summary>Returns the envelope as text.</summary>
     /// <returns>The JSON of <see cref="Envelope"/>.</returns>

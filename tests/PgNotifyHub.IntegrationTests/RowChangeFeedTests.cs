@@ -1,8 +1,11 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using PgNotifyHub.Client;
 using PgNotifyHub.IntegrationTests.Infrastructure;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.IntegrationTests;
 
@@ -535,6 +538,90 @@ public sealed class RowChangeFeedTests(PostgresFixture postgres)
         Assert.Equal(["{\"id\":1} {\"id\":2}", "{\"id\":5}"], keys);
     }
 
+    [Fact]
+    public async Task An_in_process_subscriber_reads_each_operation_as_typed_rows_with_the_whole_key_exact_numbers_and_no_excluded_column()
+    {
+        await using var host = await StartHostAsync();
+        var audience = Names.Audience();
+        var table = await CreateOrderLinesTableAsync(host.Channel);
+        await using var subscription = await host.SubscribeAsync(host.Channel, audience);
+        await using var notifications = subscription.GetAsyncEnumerator(CancellationToken);
+        var before = DateTimeOffset.UtcNow;
+
+        await ExecuteAsync($"INSERT INTO {table} VALUES ('eu', 1, '{audience}', 'new', 19.90, '4242')");
+        await ExecuteAsync($"UPDATE {table} SET status = 'paid'");
+        await ExecuteAsync($"UPDATE {table} SET number = 2, card_hint = '0000'");
+        await ExecuteAsync($"DELETE FROM {table}");
+        await ExecuteAsync($"INSERT INTO {table} VALUES ('us', 7, '{audience}', 'new', 0.10, NULL)");
+        await ExecuteAsync($"TRUNCATE {table}");
+        var marker = await SendMarkerAsync(host.Channel, audience, durable: true);
+        var received = await notifications.UntilMarkerAsync(marker);
+
+        Assert.All(received, notification => Assert.DoesNotContain("card_hint", Encoding.UTF8.GetString(notification.Payload.Span), StringComparison.Ordinal));
+        var changes = received.Select(notification =>
+        {
+            Assert.True(notification.TryGetRowChanges<OrderLine>(table, out var read));
+            return Assert.Single(read);
+        }).ToList();
+        Assert.Equal(
+            [PgRowChangeOperation.Insert, PgRowChangeOperation.Update, PgRowChangeOperation.Update, PgRowChangeOperation.Delete, PgRowChangeOperation.Insert, PgRowChangeOperation.Truncate],
+            changes.Select(change => change.Operation));
+        Assert.All(changes, change => Assert.Equal(("public", table), (change.Schema, change.Table)));
+        Assert.All(changes, change => Assert.InRange(change.At, before.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1)));
+        Assert.Equal(
+            ["""{"region":"eu","number":1}""", """{"region":"eu","number":1}""", """{"region":"eu","number":2}""", """{"region":"eu","number":2}""", """{"region":"us","number":7}"""],
+            changes.Take(5).Select(change => change.Key.GetRawText()));
+        Assert.Equal(new OrderLine("eu", 1, audience, "new", 19.90m, null), changes[0].New);
+        Assert.Equal(new OrderLine("eu", 2, audience, "paid", 19.90m, null), changes[2].New);
+        Assert.Equal(["19.90", "19.90", "19.90", "0.10"], changes.Select(change => change.New?.Total.ToString(CultureInfo.InvariantCulture)).OfType<string>());
+        Assert.Equal(
+            [null, """{"status":"new"}""", """{"number":1}""", $$$"""{"region":"eu","number":2,"tenant":"{{{audience}}}","status":"paid","total":19.90}""", null, null],
+            changes.Select(change => change.Old?.GetRawText()));
+        Assert.Equal((JsonValueKind.Undefined, null, null), (changes[5].Key.ValueKind, changes[5].New, changes[5].Old));
+        Assert.All(changes, change => Assert.False(change.IsTooLarge));
+
+        // The same message read for another table, or as the schema's, reads as what it is.
+        Assert.False(received[0].TryGetRowChanges<OrderLine>(table + "_other", out var none));
+        Assert.Empty(none);
+        Assert.True(received[0].TryGetRowChanges<OrderLine>("public." + table, out _));
+    }
+
+    [Fact]
+    public async Task The_client_package_reads_the_row_changes_it_receives_as_typed_rows()
+    {
+        await using var host = await StartHostAsync();
+        var audience = Names.Audience();
+        var table = await CreateOrderLinesTableAsync(host.Channel);
+        await using var client = new PgNotifyHubClient(new Uri(host.BaseUri, "/hub"), new PgNotifyHubClientOptions
+        {
+            ConfigureHttpConnection = options => options.Headers[NotifyTestHost.AudienceHeader] = audience,
+        });
+        var events = new ClientEvents(client);
+        await client.StartAsync(CancellationToken).OrTimeout();
+        await host.Router.WaitForSubscribersAsync(new Route(host.Channel, audience), 1, CancellationToken).OrTimeout();
+
+        await ExecuteAsync($"INSERT INTO {table} VALUES ('eu', 1, '{audience}', 'new', 19.90, '4242'), ('eu', 2, '{audience}', 'new', 1.00, NULL)");
+        await ExecuteAsync($"UPDATE {table} SET total = 20.10 WHERE number = 1");
+        await ExecuteAsync($"DELETE FROM {table} WHERE number = 2");
+        var marker = await SendMarkerAsync(host.Channel, audience, durable: true);
+        var messages = (await events.ReadUntilMessageAsync("marker", marker)).OfType<PgNotifyHubMessage>().ToList();
+
+        Assert.False(messages[^1].TryGetRowChanges<OrderLine>(table, out var fromMarker));
+        Assert.Empty(fromMarker);
+        var changes = messages[..^1].SelectMany(message =>
+        {
+            Assert.True(message.TryGetRowChanges<OrderLine>(table, out var read));
+            // A statement's changes come in no particular order.
+            return read.OrderBy(change => change.Key.GetRawText(), StringComparer.Ordinal);
+        }).ToList();
+        Assert.Equal(
+            ["Insert eu/1 19.90", "Insert eu/2 1.00", "Update eu/1 20.10", "Delete eu/2 "],
+            changes.Select(change => $"{change.Operation} {change.Key.GetProperty("region").GetString()}/{change.Key.GetProperty("number").GetInt32()} {change.New?.Total.ToString(CultureInfo.InvariantCulture)}"));
+        Assert.All(changes, change => Assert.Equal(("public", table, PgNotifyHub.Client.PgRowChangeOperation.Delete == change.Operation), (change.Schema, change.Table, change.New is null)));
+        Assert.All(changes.Where(change => change.New is not null), change => Assert.Equal((audience, (string?)null), (change.New!.Tenant, change.New.CardHint)));
+        Assert.Equal("""{"total":19.90}""", changes[2].Old?.GetRawText());
+    }
+
     [Theory]
     [InlineData("id int PRIMARY KEY, tenant int", "$$'tenant:' ||$$", "syntax error")]
     [InlineData("id int PRIMARY KEY, tenant int", "$$'tenant:' || tenant_id$$", "column \"tenant_id\" does not exist")]
@@ -650,7 +737,7 @@ public sealed class RowChangeFeedTests(PostgresFixture postgres)
 
             // The node applies the embedded script, version 2, as it starts.
             await using var host = await StartHostAsync(options => (options.Channels, options.Outbox.ReaderName) = ([channel], reader), connectionString);
-            var stream = host.Services.GetRequiredService<PgNotifyHub.Sequencing.NotificationSequencer>().Stream;
+            var stream = host.Services.GetRequiredService<NotificationSequencer>().Stream;
             var client = await host.ConnectSequencedAsync(Transport.WebSocket, audience, host.ResumeFrom(stream, audience, 0));
             Assert.Equal(["""{"i": 2, "price": 1.50}""", """{"i": 3, "price": 1.50}"""], (await client.ReceiveAsync(2)).Select(envelope => envelope.PayloadJson));
 
@@ -712,6 +799,20 @@ public sealed class RowChangeFeedTests(PostgresFixture postgres)
         await ExecuteAsync($"""
             CREATE TABLE {table} (id int PRIMARY KEY, audience text NOT NULL, v text);
             SELECT pgnotifyhub.publish_changes('{table}', '{channel}', 'audience', durable => {durable}, operations => '{operations}');
+            """);
+        return table;
+    }
+
+    /// <summary>
+    /// A table with a composite key and a column never sent, published to the channel with truncates, each row to the
+    /// audience its tenant column names: the rows of <see cref="OrderLine"/>.
+    /// </summary>
+    private async Task<string> CreateOrderLinesTableAsync(string channel)
+    {
+        var table = NewTableName();
+        await ExecuteAsync($$"""
+            CREATE TABLE {{table}} (region text, number int, tenant text NOT NULL, status text NOT NULL, total numeric(10,2) NOT NULL, card_hint text, PRIMARY KEY (region, number));
+            SELECT pgnotifyhub.publish_changes('{{table}}', '{{channel}}', 'tenant', exclude => '{card_hint}', operations => '{insert,update,delete,truncate}');
             """);
         return table;
     }
@@ -784,4 +885,7 @@ public sealed class RowChangeFeedTests(PostgresFixture postgres)
         Assert.True(await reader.ReadAsync(CancellationToken), "The query returned no row: " + sql);
         return [.. Enumerable.Range(0, reader.FieldCount).Select(reader.GetValue)];
     }
+
+    /// <summary>A row of <see cref="CreateOrderLinesTableAsync"/>'s tables, by their snake_case column names.</summary>
+    public sealed record OrderLine(string Region, int Number, string Tenant, string Status, decimal Total, string? CardHint);
 }

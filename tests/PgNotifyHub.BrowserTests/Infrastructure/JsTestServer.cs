@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using PgNotifyHub.IntegrationTests.Infrastructure;
 
 namespace PgNotifyHub.BrowserTests.Infrastructure;
@@ -11,7 +12,8 @@ namespace PgNotifyHub.BrowserTests.Infrastructure;
 /// The standalone server as the npm package's tests need it, one per test class: tokens required, as
 /// <see cref="Settings.Server"/> sets up with a signing key. A <see cref="NetworkRelay"/> stands in front of it, and a
 /// control endpoint on 127.0.0.1 beside it, through which Node tests send a NOTIFY on the server's channel (from this
-/// process, as every other test does) and cut or restore the relay. The package is installed first.
+/// process, as every other test does), run SQL (to create and publish tables) and cut or restore the relay. The
+/// server runs durable mode, so tables published with their defaults reach it. The package is installed first.
 /// </summary>
 public sealed class JsTestServer(PostgresFixture postgres) : IAsyncLifetime
 {
@@ -47,7 +49,8 @@ public sealed class JsTestServer(PostgresFixture postgres) : IAsyncLifetime
     {
         await JsPackage.EnsureInstalledAsync();
 
-        _server = await ServerProcess.StartAsync(Settings.Server(postgres, Channel, signingKey: SigningKey));
+        _server = await ServerProcess.StartAsync(Settings.Server(postgres, Channel, signingKey: SigningKey, outbox: true));
+        await _server.WaitForLineAsync(Settings.OutboxReading).OrTimeout();
         _relay = NetworkRelay.Start(_server.BaseUri);
         _control = await StartControlAsync();
     }
@@ -84,6 +87,23 @@ public sealed class JsTestServer(PostgresFixture postgres) : IAsyncLifetime
         {
             using var reader = new StreamReader(request.Body, Encoding.UTF8);
             await postgres.NotifyAsync(Channel, await reader.ReadToEndAsync(cancellationToken), cancellationToken);
+            return Results.NoContent();
+        });
+        // The body is SQL, run as it is: a test creates, publishes and writes its own tables. PostgreSQL's error is the
+        // answer's text, for the test's failure message.
+        app.MapPost("/sql", async (HttpRequest request, CancellationToken cancellationToken) =>
+        {
+            using var reader = new StreamReader(request.Body, Encoding.UTF8);
+            await using var command = postgres.DataSource.CreateCommand(await reader.ReadToEndAsync(cancellationToken));
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException error)
+            {
+                return Results.Text(error.Message, statusCode: StatusCodes.Status400BadRequest);
+            }
+
             return Results.NoContent();
         });
         app.MapPost("/relay/cut", () =>

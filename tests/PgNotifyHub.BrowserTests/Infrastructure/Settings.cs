@@ -19,13 +19,18 @@ internal static class Settings
     /// <see cref="TestTokens.TenantClaim"/> claim, and allows no clock skew, so a connection is closed when its token's
     /// <c>exp</c> passes.
     /// </param>
+    /// <param name="outbox">
+    /// Durable mode, as <c>scripts/run-server.sh</c> sets it up: the schema installed at startup (row-change feeds need
+    /// it) and the outbox read by a reader of its own, which starts with what is written once it says it is reading.
+    /// </param>
     public static Dictionary<string, string> Server(
         PostgresFixture postgres,
         string channel,
         string? applicationName = null,
         bool audiencesFromHeader = false,
         bool devSender = false,
-        string? signingKey = null)
+        string? signingKey = null,
+        bool outbox = false)
     {
         var settings = new Dictionary<string, string>
         {
@@ -52,6 +57,13 @@ internal static class Settings
             settings["Audiences:Claim"] = TestTokens.TenantClaim;
         }
 
+        if (outbox)
+        {
+            settings["PgNotifyHub:Outbox:Enabled"] = "true";
+            settings["PgNotifyHub:Outbox:InstallSchema"] = "true";
+            settings["PgNotifyHub:Outbox:ReaderName"] = "browser-test-" + Guid.NewGuid().ToString("N");
+        }
+
         if (audiencesFromHeader)
         {
             settings["Audiences:Source"] = "Header";
@@ -60,4 +72,10 @@ internal static class Settings
 
         return settings;
     }
+
+    /// <summary>
+    /// The line a server started with <c>outbox</c> logs once its reader knows where it starts: what is written from
+    /// then on reaches its clients.
+    /// </summary>
+    public static bool OutboxReading(string line) => line.Contains("is reading pgnotifyhub.outbox", StringComparison.Ordinal);
 }

@@ -57,6 +57,12 @@ async function control(path, body) {
 /** `select pg_notify(<the server's channel>, payload)`, sent by the .NET test like every other test's NOTIFY. */
 export const notify = payload => control("/notify", payload);
 
+/** Runs SQL on the server's database, e.g. to create, publish and write a table. */
+export const sql = text => control("/sql", text);
+
+/** A unique table name, so that no other test's rows are in it. */
+export const newTable = () => `node_rc_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+
 /** Resets every connection through the relay, and refuses new ones until restoreRelay(), as a network failure would. */
 export const cutRelay = () => control("/relay/cut");
 
@@ -82,6 +88,7 @@ function waiter(what, poll) {
 /**
  * connect() to the test server, recording every callback and every call of the token factory. `token(call)` returns
  * the token for the nth call (from 1); by default a token for `audience` that lives `tokenLifetimeSeconds`.
+ * `onMessage`, if given, is called with every envelope too, before the client's waits are checked.
  */
 export function open({
   transport,
@@ -93,6 +100,7 @@ export function open({
   minDelayMs = 200,
   maxDelayMs = 2_000,
   WebSocketClass = WebSocket,
+  onMessage = () => {},
 }) {
   const waiters = new Set();
   const client = {
@@ -134,6 +142,7 @@ export function open({
     },
     onMessage: envelope => {
       client.messages.push(envelope);
+      onMessage(envelope);
       changed();
     },
     onResync: (reason, detail) => {

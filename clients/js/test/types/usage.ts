@@ -4,11 +4,13 @@ import * as signalR from "@microsoft/signalr";
 import { WebSocket as NodeWebSocket } from "ws";
 import {
   connect,
+  onRowChange,
   type Connection,
   type ConnectOptions,
   type Envelope,
   type ResyncDetail,
   type ResyncReason,
+  type RowChange,
   type Status,
   type StatusDetail,
   type Transport,
@@ -60,6 +62,30 @@ const hub = connect({
 // The browser's WebSocket fits too.
 const browserWebSocket: WebSocketConstructor = globalThis.WebSocket;
 
+// A table kept up to date from its row-change feed, alone or next to the application's own messages.
+interface OrderRow {
+  id: number;
+  tenant_id: number;
+  status: string;
+  total: number;
+}
+const rows = new Map<string, OrderRow>();
+const ordersFeed = onRowChange<OrderRow>("public.orders", (change: RowChange<OrderRow>, message: Envelope) => {
+  const key: string = JSON.stringify(change.key);
+  if (change.op === "delete" || change.op === "truncate") rows.delete(key);
+  else if (change.new !== undefined) rows.set(key, change.new);
+  const previousStatus: string | undefined = change.old?.status;
+  const tooLarge: boolean = change.tooLarge;
+  const where: [string, string, string, number] = [change.schema, change.table, change.at, message.seq];
+  void [previousStatus, tooLarge, where];
+});
+connect({ url: "/ws", transport: "websocket", onMessage: ordersFeed });
+connect<Order>({ url: "/ws", transport: "websocket", onMessage: envelope => ordersFeed(envelope) });
+
+// @ts-expect-error the op is one of four
+onRowChange("orders", change => change.op === "upsert");
+// @ts-expect-error a row type must be an object
+onRowChange<string>("orders", () => {});
 // @ts-expect-error the transport is "signalr" or "websocket"
 connect({ url: "/x", transport: "sse", onMessage() {} });
 // @ts-expect-error the token is a string
