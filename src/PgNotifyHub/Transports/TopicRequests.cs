@@ -60,10 +60,12 @@ internal sealed class TopicRequests(
 
     private async ValueTask<TopicAnswer> SubscribeAsync(ConnectionTopics connection, TopicRequest request, Route topic, int maxAudiences, Action<TopicAnswer>? inOrder)
     {
+        // An audience the connection was given is its own already: the answer only says where it stands.
         bool allowed;
         try
         {
-            allowed = await connection.Endpoint.Topics.AllowsAsync(connection.Context, new PgNotificationTopic(topic.Channel, request.Audience));
+            allowed = connection.Sink.Routes.Contains(topic)
+                || await connection.Endpoint.Topics.AllowsAsync(connection.Context, new PgNotificationTopic(topic.Channel, request.Audience));
         }
         catch (Exception exception)
         {
