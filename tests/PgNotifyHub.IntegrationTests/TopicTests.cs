@@ -366,6 +366,38 @@ public sealed class TopicTests(PostgresFixture postgres)
         Assert.Equal((0, 0), (host.Router.SubscriberCount(new Route(host.Channels[0], topic)), host.Router.SubscriberCount(new Route(host.Channels[1], topic))));
     }
 
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_storm_of_subscriptions_holds_only_the_routes_subscribed_at_once_and_leaves_none_behind(Transport transport)
+    {
+        const int Topics = 2000, HeldAtOnce = 50;
+        await using var host = await StartWithTopicsAsync(options => options.TopicRequestBurst = 2 * Topics);
+        var own = Names.Audience();
+        var client = await host.ConnectSequencedAsync(transport, own);
+        var routesBefore = host.Router.RouteCount;
+        var topics = Enumerable.Range(0, Topics).Select(_ => Names.Audience("topic")).ToArray();
+        var mostRoutes = 0;
+
+        for (var i = 0; i < Topics; i++)
+        {
+            (await client.SubscribeAsync(topics[i])).AssertSubscribed(topics[i], host.Channel);
+            mostRoutes = Math.Max(mostRoutes, host.Router.RouteCount);
+            if (i >= HeldAtOnce - 1)
+            {
+                (await client.UnsubscribeAsync(topics[i - HeldAtOnce + 1])).AssertUnsubscribed(topics[i - HeldAtOnce + 1], host.Channel);
+            }
+        }
+
+        foreach (var topic in topics[^(HeldAtOnce - 1)..])
+        {
+            (await client.UnsubscribeAsync(topic)).AssertUnsubscribed(topic, host.Channel);
+        }
+
+        Assert.Equal(routesBefore + HeldAtOnce, mostRoutes);
+        Assert.Equal(routesBefore, host.Router.RouteCount);
+        await host.AssertHearsOnlyItsOwnAudienceAsync(client, own, topics[^1]);
+    }
+
     // A host whose endpoints let clients choose the audiences named topic_….
     private Task<NotifyTestHost> StartWithTopicsAsync(Action<PgNotifyHubOptions>? configure = null, int channelCount = 1) =>
         NotifyTestHost.StartAsync(postgres, configure, channelCount, configureEndpoints: endpoint => endpoint.TopicAuthorizer = TopicsOnly);
