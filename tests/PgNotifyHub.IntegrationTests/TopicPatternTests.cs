@@ -112,6 +112,33 @@ public sealed class TopicPatternTests(PostgresFixture postgres)
 
     [Theory]
     [MemberData(nameof(Transports))]
+    public async Task A_topic_asked_for_again_on_a_new_connection_is_authorized_again_with_that_connections_token(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var server = await StandaloneServer.StartAsync(postgres, Settings(Patterns));
+        var topic = "tenant:acme:" + Names.Audience();
+        await using var first = await ConnectAsync(server, transport, Token());
+        var subscribed = await first.SubscribeAsync(topic);
+        await postgres.NotifyAsync(server.Channel, Markers.Message(topic, "seen"), cancellationToken);
+        var seen = await first.ReceiveAsync();
+        await first.DisposeAsync();
+
+        await postgres.NotifyAsync(server.Channel, Markers.Message(topic, "missed"), cancellationToken);
+        await using var moved = await ConnectAsync(server, transport, Token(new Dictionary<string, object> { ["sub"] = "Ada", ["tenant"] = "globex" }));
+        var again = await moved.SubscribeAsync(topic, seq: seen.Seq, stream: seen.Stream);
+        var own = "tenant:globex:" + Names.Audience();
+        (await moved.SubscribeAsync(own)).AssertSubscribed(own, server.Channel);
+        var marker = Markers.NewId();
+        await postgres.NotifyManyAsync(server.Channel, [Markers.Message(topic, "after"), Markers.Payload(own, marker)], cancellationToken);
+
+        subscribed.AssertSubscribed(topic, server.Channel);
+        Assert.True(seen.IsMessage("seen"));
+        again.AssertRefused("not_allowed");
+        Assert.Empty(await moved.ReceiveUntilMarkerAsync(marker));
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
     public async Task Without_Topics_Allow_the_server_lets_clients_choose_no_topic(Transport transport)
     {
         await using var server = await StandaloneServer.StartAsync(postgres, Settings([]));
@@ -157,12 +184,12 @@ public sealed class TopicPatternTests(PostgresFixture postgres)
         return settings;
     }
 
-    private string Token() => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    private string Token(Dictionary<string, object>? claims = null) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
     {
         Issuer = Issuer,
         Audience = Audience,
         Expires = DateTime.UtcNow.AddMinutes(5),
-        Claims = Claims,
+        Claims = claims ?? Claims,
         SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(_signingKey)), SecurityAlgorithms.HmacSha256),
     });
 

@@ -398,6 +398,43 @@ public sealed class TopicTests(PostgresFixture postgres)
         await host.AssertHearsOnlyItsOwnAudienceAsync(client, own, topics[^1]);
     }
 
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Requests_that_are_not_topic_requests_are_refused_as_invalid_and_the_connection_goes_on(Transport transport)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await StartWithTopicsAsync();
+        using var meter = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        var (own, topic) = (Names.Audience(), Names.Audience("topic"));
+        var client = await host.ConnectSequencedAsync(transport, own);
+        string[] invalid =
+        [
+            "[]", "\"topic_x\"", "null", "{}", "{\"audience\":\"\"}", "{\"audience\":\"topic_a,b\"}", "{\"audience\":\"topic_a\\u0000\"}",
+            "{\"audience\":{\"a\":1}}", "{\"audience\":\"topic_a\",\"extra\":1}", "{\"audience\":\"topic_a\",\"audience\":\"topic_b\"}",
+            "{\"audience\":\"topic_\\ud800\"}", "{\"audience\":\"topic_a\",\"seq\":1}", "{\"audience\":\"topic_a\",\"seq\":-1,\"stream\":\"abc\"}",
+            "{\"audience\":\"topic_a\",\"seq\":1,\"stream\":\"ABC\"}", "{\"audience\":\"topic_a\",\"seq\":1.5,\"stream\":\"abc\"}",
+            "{\"audience\":\"topic_a\",\"channel\":7}",
+        ];
+
+        // The SignalR client cannot even write half a surrogate pair; the hub's own fuzz tests send it by hand.
+        var requests = transport == Transport.SignalR ? invalid.Where(request => !request.Contains("ud800", StringComparison.Ordinal)).ToArray() : invalid;
+        foreach (var request in requests)
+        {
+            // On the raw endpoint the request says what it asks for: an object gets its type, anything else goes as it is.
+            var sent = transport == Transport.WebSocket && request.StartsWith('{')
+                ? (request == "{}" ? "{\"type\":\"subscribe\"}" : "{\"type\":\"subscribe\"," + request[1..])
+                : request;
+            (await client.RequestAsync(PgNotificationHub.SubscribeMethod, sent)).AssertRefused("invalid");
+        }
+
+        (await client.SubscribeAsync(topic)).AssertSubscribed(topic, host.Channel);
+        var marker = Markers.NewId();
+        await postgres.NotifyManyAsync(host.Channel, [Markers.Message(topic, "held"), Markers.Payload(own, marker)], cancellationToken);
+
+        Assert.Equal(["held"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
+        Assert.Equal(requests.Length, meter["pgnotifyhub.topic.refused", TransportName(transport), "invalid"]);
+    }
+
     // A host whose endpoints let clients choose the audiences named topic_….
     private Task<NotifyTestHost> StartWithTopicsAsync(Action<PgNotifyHubOptions>? configure = null, int channelCount = 1) =>
         NotifyTestHost.StartAsync(postgres, configure, channelCount, configureEndpoints: endpoint => endpoint.TopicAuthorizer = TopicsOnly);
