@@ -149,11 +149,8 @@ public sealed class WebSocketTestClient : NotifyTestClient
 
     public void StartReceiving() => _receiveLoop ??= Task.Run(ReceiveLoopAsync);
 
-    /// <summary>Topic answers received and not yet taken.</summary>
-    public int PendingTopicAnswers => _topicAnswers.Reader.Count;
-
     /// <summary>The next answer to a topic request.</summary>
-    public Task<TopicReply> ReceiveTopicAnswerAsync() =>
+    private Task<TopicReply> ReceiveTopicAnswerAsync() =>
         _topicAnswers.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().OrTimeout();
 
     // Answers come back one per request, in the order sent.
