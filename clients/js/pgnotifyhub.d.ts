@@ -32,6 +32,36 @@ export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_
 export interface ResyncDetail {
   /** The stream that numbering goes on in, when known. */
   stream?: string;
+  /** Set when the resync concerns one topic alone (it could not be resumed): reload that topic only. */
+  channel?: string;
+  /** Set, with channel, when the resync concerns one topic alone. */
+  audience?: string;
+}
+
+/**
+ * Why the server refused a topic: "topics_disabled" (the endpoint lets clients choose none), "not_allowed" (its
+ * policy refused it; or, for unsubscribe, an audience the connection was given), "too_many_audiences",
+ * "rate_limited", "unknown_channel", "invalid".
+ */
+export type TopicRefusal = "topics_disabled" | "not_allowed" | "too_many_audiences" | "rate_limited" | "unknown_channel" | "invalid";
+
+/** Where a topic stands once subscribed: the last seq of its channel and audience in stream, after anything replayed. */
+export interface TopicPosition {
+  channel: string;
+  audience: string;
+  seq: number;
+  stream: string;
+}
+
+/** A topic as subscribed to: its audience, and its channel (the one asked for, or the endpoint's first). */
+export interface Topic {
+  audience: string;
+  channel?: string;
+}
+
+/** The error a refused subscribe or unsubscribe rejects with. */
+export interface TopicRefusedError extends Error {
+  reason: TopicRefusal;
 }
 
 /** "signalr": the hub (method `notify`), e.g. `/hub`. "websocket": the raw endpoint, e.g. `/ws`, with the subprotocol `pgnotifyhub.v1`. */
@@ -95,8 +125,16 @@ export interface ConnectOptions<TPayload extends object = Record<string, unknown
   onMessage(envelope: Envelope<TPayload>): void;
   /** Called on every status change. */
   onStatus?(status: Status, detail: StatusDetail): void;
-  /** Called when messages may have been lost: reload what the page shows, then apply the messages that follow. */
+  /**
+   * Called when messages may have been lost: reload what the page shows, then apply the messages that follow. With
+   * `detail.audience` set it concerns that topic alone.
+   */
   onResync?(reason: ResyncReason, detail: ResyncDetail): void;
+  /**
+   * Called when the server refuses a topic that was asked for again on a reconnect (e.g. the new token no longer
+   * allows it); the topic is forgotten. A refusal of a subscribe() call rejects its promise instead.
+   */
+  onTopicRefused?(topic: Topic, reason: TopicRefusal): void;
   /** The @microsoft/signalr module (`import * as signalR from "@microsoft/signalr"`); default the global `signalR` of its browser bundle. Only for "signalr". */
   signalR?: SignalRModule;
   /**
@@ -113,6 +151,20 @@ export interface ConnectOptions<TPayload extends object = Record<string, unknown
 export interface Connection {
   /** Stops the connection and every pending retry; reports "disconnected". */
   close(): Promise<void>;
+  /**
+   * Subscribes to a topic, an audience the server's topic policy allows, on `channel` or the endpoint's first. Kept
+   * across reconnects: asked for again on every connection from where it was left off, so the server authorizes it
+   * again and replays what was missed (or calls onResync for that topic). Resolves with the topic's position once the
+   * server answers, also when called while disconnected; rejects with a TopicRefusedError when refused, which changes
+   * nothing. Needs "websocket" with `pgnotifyhub.v1` (as connect() opens it) or "signalr".
+   */
+  subscribe(audience: string, options?: { channel?: string }): Promise<TopicPosition>;
+  /**
+   * Leaves a topic: nothing of it is passed on once the server answers; a pending subscribe() of it rejects with the
+   * reason "unsubscribed". Resolves at once when disconnected. Rejects with a TopicRefusedError when refused (e.g.
+   * "not_allowed" for an audience the connection was given).
+   */
+  unsubscribe(audience: string, options?: { channel?: string }): Promise<void>;
 }
 
 /**

@@ -16,6 +16,7 @@ export function connect({
   onMessage,
   onStatus = () => {},
   onResync = () => {},
+  onTopicRefused = () => {},
   signalR = globalThis.signalR,
   WebSocket = globalThis.WebSocket,
   minDelayMs = 500,
@@ -24,23 +25,25 @@ export function connect({
   if (typeof url !== "string" || url === "") throw new TypeError("connect: url is required");
   if (typeof onMessage !== "function") throw new TypeError("connect: onMessage is required");
   if (typeof onResync !== "function") throw new TypeError("connect: onResync must be a function");
+  if (typeof onTopicRefused !== "function") throw new TypeError("connect: onTopicRefused must be a function");
   if (accessToken !== undefined && typeof accessToken !== "function") {
     throw new TypeError("connect: accessToken must be a function that returns the token (or a promise of it)");
   }
 
   const retry = retries(minDelayMs, maxDelayMs, onStatus);
-  const position = streamPosition(onMessage, onResync);
+  const topics = topicSet(onTopicRefused);
+  const position = streamPosition(onMessage, onResync, topics);
   if (transport === "signalr") {
     if (!signalR?.HubConnectionBuilder) {
       throw new TypeError("connect: transport \"signalr\" needs @microsoft/signalr: pass the module as the signalR option, or load the browser bundle (global signalR)");
     }
-    return connectSignalR(signalR, absoluteUrl(url), accessToken, position, onStatus, retry);
+    return connectSignalR(signalR, absoluteUrl(url), accessToken, position, topics, onStatus, retry);
   }
   if (transport === "websocket") {
     if (typeof WebSocket !== "function") {
       throw new TypeError("connect: transport \"websocket\" needs a WebSocket: this runtime has no global WebSocket (Node before 22), so pass one as the WebSocket option, e.g. the ws package's");
     }
-    return connectWebSocket(WebSocket, absoluteUrl(url), accessToken, position, onStatus, retry);
+    return connectWebSocket(WebSocket, absoluteUrl(url), accessToken, position, topics, onStatus, retry);
   }
   throw new TypeError(`connect: transport must be "signalr" or "websocket", not ${JSON.stringify(transport)}`);
 }
@@ -96,7 +99,7 @@ function retries(minMs, maxMs, onStatus) {
 // that never carried a message; a reconnect sends that back, moved on by the messages since, as `resume`, and the
 // server replays what was missed or says to resync. Every envelope and notice passes through here on its way to
 // the application.
-function streamPosition(onMessage, onResync) {
+function streamPosition(onMessage, onResync, topics) {
   // Undefined until the server's first position notice: there is nothing to resume from before it.
   let stream;
   // JSON [channel, audience] → { channel, audience, seq }.
@@ -127,6 +130,15 @@ function streamPosition(onMessage, onResync) {
         onResync("stream_changed", { stream });
       }
       const route = routes.get(key(channel, audience));
+      // A topic keeps its own place, with its stream: it is resumed by subscribing again, not through `resume`.
+      const topic = route === undefined ? topics.receiving(channel, audience) : undefined;
+      if (topic !== undefined) {
+        if (topic.stream === envelope.stream && seq <= topic.seq) return;
+        topic.stream = envelope.stream;
+        topic.seq = seq;
+        onMessage(envelope);
+        return;
+      }
       if (route !== undefined && seq <= route.seq) return; // delivered already: never show a message twice
       routes.set(key(channel, audience), { channel, audience, seq });
       onMessage(envelope);
@@ -138,7 +150,12 @@ function streamPosition(onMessage, onResync) {
       routes = new Map(positions.map(({ channel, audience, seq }) => [key(channel, audience), { channel, audience, seq }]));
       order = positions.map(({ channel, audience }) => key(channel, audience));
     },
-    resync({ reason, stream: newStream }) {
+    resync({ reason, stream: newStream, channel, audience }) {
+      // One topic alone, as it was subscribed to again: the answer that follows says where it stands now.
+      if (audience !== undefined) {
+        onResync(reason, { stream: newStream, channel, audience });
+        return;
+      }
       // Only listener_reconnected comes to a live connection, before any message of its new stream. The others
       // come as the client joins, and the position notice that follows says where it stands; until then the old
       // position stays, so a connection lost in between is told to resync again rather than resume a stream
@@ -162,7 +179,82 @@ function streamPosition(onMessage, onResync) {
   };
 }
 
-function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry) {
+// The topics the application asked for, kept across reconnects: each is asked for again on every connection, from
+// where it was left off, so that the server authorizes it again and replays what was missed, or resyncs that topic.
+function topicSet(onTopicRefused) {
+  // JSON [channel asked for or null, audience] → { audience, asked, channel, seq, stream, waiters }.
+  const wanted = new Map();
+  const keyOf = (channel, audience) => JSON.stringify([channel ?? null, audience]);
+
+  function check(audience, channel) {
+    if (typeof audience !== "string" || audience === "") throw new TypeError("subscribe: audience must be a non-empty string");
+    if (channel !== undefined && (typeof channel !== "string" || channel === "")) throw new TypeError("subscribe: channel must be a non-empty string when given");
+  }
+
+  return {
+    // The topic, made if new, and a promise of its next answer.
+    want(audience, channel) {
+      check(audience, channel);
+      const key = keyOf(channel, audience);
+      let topic = wanted.get(key);
+      if (topic === undefined) {
+        topic = { key, audience, asked: channel, channel: undefined, seq: undefined, stream: undefined, waiters: [] };
+        wanted.set(key, topic);
+      }
+      const answered = new Promise((resolve, reject) => topic.waiters.push({ resolve, reject }));
+      return { topic, answered };
+    },
+    // Forgets the topic; its pending subscriptions are rejected.
+    drop(audience, channel) {
+      check(audience, channel);
+      const key = keyOf(channel, audience);
+      const topic = wanted.get(key);
+      wanted.delete(key);
+      for (const waiter of topic?.waiters ?? []) waiter.reject(Object.assign(new Error("unsubscribed"), { reason: "unsubscribed" }));
+    },
+    all() {
+      return [...wanted.values()];
+    },
+    // What a subscription asks: where the topic was left off, once known.
+    request(topic) {
+      const request = { audience: topic.audience };
+      if (topic.asked !== undefined) request.channel = topic.asked;
+      if (topic.stream !== undefined) Object.assign(request, { seq: topic.seq, stream: topic.stream });
+      return request;
+    },
+    // The topic whose messages these are, if one; before its first answer it is matched by the channel asked for.
+    receiving(channel, audience) {
+      for (const topic of wanted.values()) {
+        if (topic.audience === audience && (topic.channel ?? topic.asked ?? channel) === channel) return topic;
+      }
+      return undefined;
+    },
+    subscribed(topic, { channel, audience, seq, stream }) {
+      if (wanted.get(topic.key) !== topic) return;
+      topic.channel = channel;
+      // A live message may have come before the answer (SignalR writes a call's result when it returns): keep the later.
+      if (topic.stream !== stream || topic.seq === undefined || seq > topic.seq) topic.seq = seq;
+      topic.stream = stream;
+      const waiters = topic.waiters.splice(0);
+      for (const waiter of waiters) waiter.resolve({ channel, audience, seq, stream });
+    },
+    refused(topic, reason) {
+      if (wanted.get(topic.key) !== topic) return;
+      wanted.delete(topic.key);
+      const waiters = topic.waiters.splice(0);
+      if (waiters.length === 0) onTopicRefused({ audience: topic.audience, channel: topic.channel ?? topic.asked }, reason);
+      for (const waiter of waiters) waiter.reject(Object.assign(new Error(`subscribe refused: ${reason}`), { reason }));
+    },
+  };
+}
+
+// The reason of a refused hub call: the server's HubException message, after the words SignalR puts before it.
+function refusalOf(error) {
+  const match = /HubException: (\w+)$/.exec(String(error?.message ?? ""));
+  return match?.[1];
+}
+
+function connectSignalR(signalR, hubUrl, accessToken, position, topics, onStatus, retry) {
   // hubUrl is absolute, because the baseUrl setter below takes the URL as it is, where withUrl() resolves it.
   const connection = new signalR.HubConnectionBuilder()
     // SignalR calls the factory on every start and reconnect: for negotiate (as a bearer header) and again for the
@@ -192,6 +284,17 @@ function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry)
     onStatus("connected", {});
     if (everConnected && !resuming) position.reconnectedWithoutPosition();
     everConnected = true;
+    for (const topic of topics.all()) subscribe(topic);
+  }
+
+  // A call lost with its connection is made again on the next one; only the server's refusal ends a topic.
+  function subscribe(topic) {
+    connection.invoke("subscribe", topics.request(topic)).then(
+      answer => topics.subscribed(topic, answer),
+      error => {
+        const reason = refusalOf(error);
+        if (reason !== undefined) topics.refused(topic, reason);
+      });
   }
 
   connection.on("notify", envelope => position.envelope(envelope));
@@ -231,10 +334,27 @@ function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry)
       await connection.stop();
       onStatus("disconnected", {});
     },
+    subscribe(audience, { channel } = {}) {
+      const { topic, answered } = topics.want(audience, channel);
+      if (connection.state === "Connected") subscribe(topic);
+      return answered;
+    },
+    async unsubscribe(audience, { channel } = {}) {
+      topics.drop(audience, channel);
+      if (connection.state !== "Connected") return;
+      const request = channel === undefined ? { audience } : { audience, channel };
+      try {
+        await connection.invoke("unsubscribe", request);
+      } catch (error) {
+        const reason = refusalOf(error);
+        // Lost with the connection: the next one does not ask for the topic, so it is left all the same.
+        if (reason !== undefined) throw Object.assign(new Error(`unsubscribe refused: ${reason}`), { reason });
+      }
+    },
   };
 }
 
-function connectWebSocket(WebSocket, target, accessToken, position, onStatus, retry) {
+function connectWebSocket(WebSocket, target, accessToken, position, topics, onStatus, retry) {
   // new WebSocket() wants ws: or wss:; accept the page-relative and http(s) URLs people also pass.
   if (target.protocol === "http:") target.protocol = "ws:";
   if (target.protocol === "https:") target.protocol = "wss:";
@@ -245,6 +365,23 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
   let socket;
   let closed = false;
   let everConnected = false;
+  // The requests of the open socket not answered yet, in the order sent: the server answers them in that order.
+  let pending = [];
+
+  function send(request, answered) {
+    pending.push(answered);
+    socket.send(JSON.stringify(request));
+  }
+
+  // A request lost with its socket is made again on the next one; only the server's refusal ends a topic.
+  function subscribe(topic) {
+    send({ type: "subscribe", ...topics.request(topic) }, answer => {
+      if (answer.type === "refused") topics.refused(topic, answer.reason);
+      else if (answer.type === "subscribed") topics.subscribed(topic, answer);
+    });
+  }
+
+  const isOpen = () => socket !== undefined && socket.readyState === 1;
 
   async function open() {
     // A fresh token for every attempt: the last one may have expired (close 4001) or been refused (401).
@@ -273,6 +410,7 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
       onStatus("connected", {});
       if (everConnected && resume === undefined) position.reconnectedWithoutPosition();
       everConnected = true;
+      for (const topic of topics.all()) subscribe(topic);
     });
     socket.addEventListener("message", event => {
       let frame;
@@ -286,6 +424,7 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
       // Control frames have a type and envelopes never do; control frames this client does not know are skipped.
       if (frame.type === "resync") position.resync(frame);
       else if (frame.type === "position") position.position(frame);
+      else if (frame.type === "subscribed" || frame.type === "unsubscribed" || frame.type === "refused") pending.shift()?.(frame);
       else if (frame.type === undefined) position.envelope(frame);
     });
     // "close" follows every failure (a network error, a refused handshake, an expired token, the server going
@@ -293,6 +432,9 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
     // errors (the ws package in Node) from ending the process.
     socket.addEventListener("error", () => {});
     socket.addEventListener("close", event => {
+      const lost = pending;
+      pending = [];
+      for (const answered of lost) answered({ type: "lost" });
       if (!closed) retry.later({ code: event.code, reason: event.reason }, open);
     });
   }
@@ -306,6 +448,22 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
       retry.cancel();
       socket?.close(1000);
       onStatus("disconnected", {});
+    },
+    subscribe(audience, { channel } = {}) {
+      const { topic, answered } = topics.want(audience, channel);
+      if (isOpen()) subscribe(topic);
+      return answered;
+    },
+    unsubscribe(audience, { channel } = {}) {
+      topics.drop(audience, channel);
+      // Not open: the next socket does not ask for the topic, so it is left all the same.
+      if (!isOpen()) return Promise.resolve();
+      return new Promise((resolve, reject) => send(
+        channel === undefined ? { type: "unsubscribe", audience } : { type: "unsubscribe", audience, channel },
+        // Lost with the socket: the next one does not ask for the topic, so it is left all the same.
+        answer => answer.type === "refused"
+          ? reject(Object.assign(new Error(`unsubscribe refused: ${answer.reason}`), { reason: answer.reason }))
+          : resolve()));
     },
   };
 }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +39,7 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
     private readonly TimeSpan _reconnectDelayMax;
     private readonly ReconnectBackoff _backoff;
     private readonly StreamPosition _position = new();
+    private readonly ClientTopics _topics = new();
     private readonly DeepJsonHubProtocol _protocol = new();
     // Serialises StartAsync, StopAsync and DisposeAsync.
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
@@ -48,6 +51,8 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
     private bool _everConnected;
     private int _failedAttempts;
     private bool _disposed;
+    // The established connection, which topic requests go through; null between connections.
+    private volatile HubConnection? _connection;
 
     /// <summary>Creates a client of the hub at <paramref name="hubUrl"/>, with the default options and no access token.</summary>
     /// <param name="hubUrl">The hub's absolute http or https URL, e.g. <c>https://example.com/hub</c>.</param>
@@ -128,6 +133,73 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
     public HubConnectionState State => _state;
 
     /// <summary>
+    /// Subscribes to a topic: an audience the server's topic policy allows this client, on <paramref name="channel"/> or
+    /// the endpoint's first. Kept across connections: each new one asks for it again from where the client left it off,
+    /// so the server authorizes it again and replays what was missed, or raises a <see cref="Resync"/> for that topic
+    /// alone (<see cref="PgNotifyHubResync.Audience"/>), or <see cref="PgNotifyHubResync.TopicRefused"/> when it is
+    /// refused then. Its messages are raised by <see cref="Received"/> like the others, once each, in order.
+    /// </summary>
+    /// <param name="audience">The topic's audience.</param>
+    /// <param name="channel">One of the endpoint's channels; <see langword="null"/> for its first.</param>
+    /// <param name="cancellationToken">Gives up waiting for the answer; the topic is still asked for until <see cref="UnsubscribeAsync"/>.</param>
+    /// <returns>Where the topic stands, once the server answered: when connected, or else on the next connection.</returns>
+    /// <exception cref="ArgumentException"><paramref name="audience"/> is <see langword="null"/> or empty, or <paramref name="channel"/> is empty.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    /// <exception cref="PgNotifyHubTopicRefusedException">The server refused it; the topic is forgotten.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled, or <see cref="UnsubscribeAsync"/> called before the answer.</exception>
+    public async Task<PgNotifyHubTopicPosition> SubscribeAsync(string audience, string? channel = null, CancellationToken cancellationToken = default)
+    {
+        CheckTopic(audience, channel);
+        var (topic, answered) = _topics.Want(audience, channel);
+        if (_connection is { } connection)
+        {
+            _ = SubscribeOnAsync(connection, topic);
+        }
+
+        return await answered.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Leaves a topic: it is no longer asked for, and nothing of it is raised once the server answered. When the client
+    /// is not connected it completes at once, since the next connection does not ask for the topic.
+    /// </summary>
+    /// <param name="audience">The topic's audience.</param>
+    /// <param name="channel">The channel it was subscribed on; <see langword="null"/> for the endpoint's first.</param>
+    /// <param name="cancellationToken">Gives up waiting for the answer.</param>
+    /// <returns>A task that completes once the server answered.</returns>
+    /// <exception cref="ArgumentException"><paramref name="audience"/> is <see langword="null"/> or empty, or <paramref name="channel"/> is empty.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    /// <exception cref="PgNotifyHubTopicRefusedException">The server refused, e.g. <c>not_allowed</c> for an audience the connection was given.</exception>
+    public async Task UnsubscribeAsync(string audience, string? channel = null, CancellationToken cancellationToken = default)
+    {
+        CheckTopic(audience, channel);
+        _topics.Drop(audience, channel);
+        if (_connection is not { } connection)
+        {
+            return;
+        }
+
+        var request = new Dictionary<string, object> { ["audience"] = audience };
+        if (channel is not null)
+        {
+            request["channel"] = channel;
+        }
+
+        try
+        {
+            await connection.InvokeAsync<JsonElement>(PgNotifyHubMethods.Unsubscribe, request, cancellationToken);
+        }
+        catch (HubException refused) when (RefusalOf(refused) is { } reason)
+        {
+            throw new PgNotifyHubTopicRefusedException(reason, audience);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Lost with its connection: the next one does not ask for the topic, so it is left all the same.
+        }
+    }
+
+    /// <summary>
     /// Connects, and keeps connecting after every loss until <see cref="StopAsync"/>. Completes once the first connection
     /// is established; attempts that fail meanwhile raise <see cref="Reconnecting"/> and are retried with a growing delay,
     /// for as long as it takes. The first connection has no position to resume from, so it receives what is sent once
@@ -202,6 +274,48 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
         }
 
         await StopAsync(CancellationToken.None);
+    }
+
+    private void CheckTopic(string audience, string? channel)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(audience);
+        if (channel is not null)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(channel);
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+    }
+
+    // The server's HubException message is the reason; SignalR puts its own words before it.
+    private static string? RefusalOf(HubException exception)
+    {
+        const string Marker = "HubException: ";
+        var at = exception.Message.LastIndexOf(Marker, StringComparison.Ordinal);
+        return at < 0 ? null : exception.Message[(at + Marker.Length)..];
+    }
+
+    // Runs apart from the caller: a call lost with its connection is made again on the next one, and only the server's
+    // refusal ends a topic.
+    private async Task SubscribeOnAsync(HubConnection connection, ClientTopics.Topic topic)
+    {
+        try
+        {
+            var answer = await connection.InvokeAsync<TopicAnswer>(PgNotifyHubMethods.Subscribe, _topics.Request(topic), CancellationToken.None);
+            _topics.Subscribed(topic, answer);
+        }
+        catch (HubException refused) when (RefusalOf(refused) is { } reason)
+        {
+            Log.TopicRefused(_logger, topic.Audience, reason);
+            if (!_topics.Refused(topic, reason) && !_disposed)
+            {
+                await DispatchAsync(() => RaiseResyncAsync(new PgNotifyHubResync(PgNotifyHubResync.TopicRefused, stream: null, topic.Channel ?? topic.Asked, topic.Audience)), CancellationToken.None);
+            }
+        }
+        catch (Exception)
+        {
+            // The connection was lost meanwhile: the next one asks for the topic again.
+        }
     }
 
     // Stops the current run, or only expectedRun if given (a start that gave up must not stop a later one).
@@ -319,6 +433,11 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
         Log.Connected(_logger, _loggedUrl, attempt.IsResuming ? ", resuming" : "");
         connected.TrySetResult();
         await DispatchAsync(() => AnnounceAsync(attempt), stopping);
+        _connection = connection;
+        foreach (var topic in _topics.All())
+        {
+            _ = SubscribeOnAsync(connection, topic);
+        }
 
         Exception? error;
         try
@@ -327,11 +446,13 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+            _connection = null;
             _position.EndConnection(attempt.Number);
             await connection.StopAsync(CancellationToken.None); // not cancelled: it only says goodbye to the server
             throw;
         }
 
+        _connection = null;
         _position.EndConnection(attempt.Number);
         _state = HubConnectionState.Reconnecting;
         var delay = _backoff.NextDelay();
@@ -373,7 +494,11 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
 
         try
         {
-            if (!_position.Accept(envelope, attempt.Number, out var unannouncedStream))
+            // A topic keeps its own place, with its stream: it is resumed by subscribing again, not through resume.
+            var isCurrent = _position.IsCurrent(attempt.Number);
+            var topicAccepted = _topics.Accept(envelope, out var isTopic);
+            var routeAccepted = _position.Accept(envelope, attempt.Number, out var unannouncedStream);
+            if (!isCurrent || !(isTopic ? topicAccepted : routeAccepted))
             {
                 return; // replayed after a reconnect and passed on already, or from a connection that has ended
             }
@@ -403,10 +528,11 @@ public sealed class PgNotifyHubClient : IAsyncDisposable
 
         try
         {
-            if (_position.Resynced(notice, attempt.Number))
+            // One topic alone, as it was asked for again: the answer that follows says where it stands now.
+            if (notice.Audience is not null ? _position.IsCurrent(attempt.Number) : _position.Resynced(notice, attempt.Number))
             {
                 await AnnounceAsync(attempt);
-                await RaiseResyncAsync(new PgNotifyHubResync(notice.Reason, notice.Stream));
+                await RaiseResyncAsync(new PgNotifyHubResync(notice.Reason, notice.Stream, notice.Channel, notice.Audience));
             }
         }
         finally

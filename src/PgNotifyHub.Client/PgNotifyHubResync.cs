@@ -24,22 +24,51 @@ public sealed class PgNotifyHubResync
     /// </summary>
     public const string UnknownPosition = "unknown_position";
 
+    /// <summary>
+    /// Raised by the client itself, for one topic (<see cref="Audience"/>): asked for again on a new connection, it was
+    /// refused (the token no longer allows it, or a limit); it is no longer delivered, and forgotten.
+    /// </summary>
+    public const string TopicRefused = "topic_refused";
+
     /// <summary>Creates a resync notice, e.g. to test an application's handler.</summary>
     /// <param name="reason">Why: one of the constants of this class, or a reason of a newer server.</param>
     /// <param name="stream">The stream numbering goes on in, if known.</param>
     /// <exception cref="ArgumentException"><paramref name="reason"/> is <see langword="null"/> or empty.</exception>
     public PgNotifyHubResync(string reason, string? stream)
+        : this(reason, stream, channel: null, audience: null)
+    {
+    }
+
+    /// <summary>Creates a resync notice that concerns one topic alone, e.g. to test an application's handler.</summary>
+    /// <param name="reason">Why: one of the constants of this class, or a reason of a newer server.</param>
+    /// <param name="stream">The stream numbering goes on in, if known.</param>
+    /// <param name="channel">The topic's channel, if known.</param>
+    /// <param name="audience">The topic's audience; <see langword="null"/> when it concerns every route of the connection.</param>
+    /// <exception cref="ArgumentException"><paramref name="reason"/> is <see langword="null"/> or empty.</exception>
+    public PgNotifyHubResync(string reason, string? stream, string? channel, string? audience)
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);
         Reason = reason;
         Stream = stream;
+        Channel = channel;
+        Audience = audience;
     }
 
     /// <summary>
     /// Why messages may have been lost: <see cref="ListenerReconnected"/>, <see cref="StreamChanged"/>,
-    /// <see cref="GapTooOld"/>, <see cref="RoutesChanged"/> or <see cref="UnknownPosition"/>. Treat a reason you do not know as a resync all the same.
+    /// <see cref="GapTooOld"/>, <see cref="RoutesChanged"/> or <see cref="UnknownPosition"/>; for a topic alone also
+    /// <see cref="TopicRefused"/>. Treat a reason you do not know as a resync all the same.
     /// </summary>
     public string Reason { get; }
+
+    /// <summary>The channel of the topic it concerns alone, when known; <see langword="null"/> otherwise.</summary>
+    public string? Channel { get; }
+
+    /// <summary>
+    /// The topic it concerns alone (a topic asked for again could not be resumed, or was refused): reload that topic only.
+    /// <see langword="null"/> when it concerns every route of the connection.
+    /// </summary>
+    public string? Audience { get; }
 
     /// <summary>The stream that numbering goes on in; <see langword="null"/> for <see cref="UnknownPosition"/>.</summary>
     public string? Stream { get; }

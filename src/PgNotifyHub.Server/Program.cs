@@ -55,6 +55,7 @@ static void Serve(string[] args)
 
     builder.AddServerAuthentication(settings.Authentication, settings.Audiences);
     var audienceResolver = AudienceResolver(settings.Audiences);
+    var topicAuthorizer = ServerTopics.Authorizer(settings.Topics, settings.Authentication);
     builder.Services.AddPgNotifyHub(options =>
     {
         options.ConnectionString = connectionString;
@@ -74,8 +75,8 @@ static void Serve(string[] args)
 
     app.UseCors();
     app.UseServerAuthentication(settings.Authentication);
-    app.MapPgNotifyHub(paths.Hub).RequireCors(HubCors.PolicyName).RequireServerAuthentication(settings.Authentication);
-    app.MapPgNotifyWebSocket(paths.WebSocket).RequireServerAuthentication(settings.Authentication);
+    app.MapPgNotifyHub(paths.Hub, endpoint => endpoint.TopicAuthorizer = topicAuthorizer).RequireCors(HubCors.PolicyName).RequireServerAuthentication(settings.Authentication);
+    app.MapPgNotifyWebSocket(paths.WebSocket, endpoint => endpoint.TopicAuthorizer = topicAuthorizer).RequireServerAuthentication(settings.Authentication);
     // Liveness says only that the process answers; readiness that the listener is connected and PostgreSQL's NOTIFY
     // queue is not filling up, so a load balancer sends clients only to a node that delivers.
     app.MapHealthChecks(paths.Health, new HealthCheckOptions { Predicate = _ => false });

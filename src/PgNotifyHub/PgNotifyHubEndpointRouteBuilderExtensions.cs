@@ -155,6 +155,6 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
             "PgNotifyHub's services are not registered: call builder.Services.AddPgNotifyHub(...) before mapping its endpoints.");
         var endpointOptions = new PgNotifyHubEndpointOptions();
         configure(endpointOptions);
-        return EndpointSettings.Create(endpointOptions, endpointName, listened, services.GetRequiredService<IOptions<PgNotifyHubOptions>>());
+        return EndpointSettings.Create(endpointOptions, endpointName, listened, services);
     }
 }

@@ -170,15 +170,29 @@ public sealed class PgNotifyHubOptions
     public int? MaxConnections { get; set; }
 
     /// <summary>
-    /// The most audiences one connection may belong to. Default: 1000. A resolver that returns more refuses the
-    /// connection (403 on the raw endpoint, closed on SignalR), so a claim with a runaway list cannot make one
-    /// connection cost thousands of routes. At least 1.
+    /// The most audiences one connection may belong to, those its resolver gave it and the topics its client subscribed
+    /// to together. Default: 1000. A resolver that returns more refuses the connection (403 on the raw endpoint, closed on
+    /// SignalR), and a topic past it is refused with <c>too_many_audiences</c>, so a claim with a runaway list or a client
+    /// that subscribes without end cannot make one connection cost thousands of routes. At least 1.
     /// </summary>
     public int MaxAudiencesPerConnection { get; set; } = 1000;
 
     /// <summary>
-    /// The largest message a client may send, in bytes. Clients only receive, so anything they send is read and
-    /// discarded; this bounds what that costs. Default: 4096. A raw socket that sends more is closed with 1009
+    /// How many requests to subscribe to or unsubscribe from a topic one connection may make per second, on average.
+    /// Default: 20. A request over the rate is refused with <c>rate_limited</c>, logged at Debug and counted. Greater than 0.
+    /// </summary>
+    public double TopicRequestsPerSecond { get; set; } = 20;
+
+    /// <summary>
+    /// How many topic requests one connection may make at once before <see cref="TopicRequestsPerSecond"/> applies: a
+    /// client that resubscribes its topics after a reconnect sends them together. Default: 100. At least 1.
+    /// </summary>
+    public int TopicRequestBurst { get; set; } = 100;
+
+    /// <summary>
+    /// The largest message a client may send, in bytes. Clients send only topic requests (subscribe, unsubscribe) and
+    /// the protocols' own messages, and a raw client without the <c>pgnotifyhub.v1</c> subprotocol nothing that is read;
+    /// this bounds what reading costs. Default: 4096. A raw socket that sends more is closed with 1009
     /// (message too big); on SignalR it is the <see cref="PgNotificationHub"/>'s <c>MaximumReceiveMessageSize</c>, and SignalR
     /// closes the connection with an error. At least 256.
     /// </summary>

@@ -59,7 +59,7 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddSignalR().AddHubOptions<PgNotificationHub>(_ => { });
         // The envelope is embedded in the JSON hub protocol as raw bytes; another protocol an application
         // adds for its own hubs (MessagePack) could not carry it, so clients of this hub must speak JSON.
-        // Clients call nothing, so what they may send is bounded like the raw endpoint's clients.
+        // Clients call nothing but subscribe and unsubscribe, so what they may send is bounded like the raw endpoint's clients.
         services.AddOptions<HubOptions<PgNotificationHub>>().PostConfigure<IOptions<PgNotifyHubOptions>>((hub, options) =>
         {
             hub.SupportedProtocols = [JsonProtocolName];
@@ -68,6 +68,7 @@ public static class PgNotifyHubServiceCollectionExtensions
         services.AddSingleton<ConnectionLimit>();
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<HandshakeChecks>();
+        services.AddSingleton<TopicRequests>();
         services.AddSingleton<ConnectionAdmission>();
         services.AddHostedService<OutboxReader>();
         services.AddSingleton<HubLifetimeManager<PgNotificationHub>, NotifyHubLifetimeManager>();

@@ -92,6 +92,46 @@ public sealed class ClientLibraryTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Client_subscribes_to_a_topic_the_server_allows_is_refused_one_it_denies_and_after_a_cut_gets_what_the_topic_missed_once_each_in_order()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(
+            postgres, configureEndpoints: endpoint => endpoint.TopicAuthorizer = (_, topic) => new(topic.Audience.StartsWith("topic_", StringComparison.Ordinal)));
+        await using var proxy = new TcpProxy("127.0.0.1", host.BaseUri.Port, up: true);
+        var (audience, topic) = (Names.Audience(), Names.Audience("topic"));
+        await using var client = CreateClient(new Uri($"http://127.0.0.1:{proxy.Port}/hub"), audience);
+        var events = new ClientEvents(client);
+        await client.StartAsync(cancellationToken).OrTimeout();
+        await WaitUntilRegisteredAsync(host, audience);
+
+        var position = await client.SubscribeAsync(topic, cancellationToken: cancellationToken).OrTimeout();
+        var refused = await Assert.ThrowsAsync<PgNotifyHubTopicRefusedException>(() => client.SubscribeAsync(Names.Audience("secret"), cancellationToken: cancellationToken).OrTimeout());
+        await postgres.NotifyAsync(host.Channel, Markers.Message(topic, "before"), cancellationToken);
+        await events.ReadUntilMessageAsync("msg", "before");
+        proxy.Down();
+        proxy.DropAll();
+        await events.WaitForAsync<PgNotifyHubReconnectingEventArgs>(reconnecting => reconnecting.ConnectionLost);
+        string[] missed = [Markers.NewId(), Markers.NewId(), Markers.NewId()];
+        await postgres.NotifyManyAsync(host.Channel, [.. missed.Select(id => Markers.Message(topic, id))], cancellationToken);
+        proxy.Up();
+        await events.WaitForAsync<PgNotifyHubConnectedEventArgs>();
+        var marker = Markers.NewId();
+        await postgres.NotifyAsync(host.Channel, Markers.Message(topic, marker), cancellationToken);
+        var after = (await events.ReadUntilMessageAsync("msg", marker)).OfType<PgNotifyHubMessage>().ToList();
+        await client.UnsubscribeAsync(topic, cancellationToken: cancellationToken).OrTimeout();
+        var ownMarker = Markers.NewId();
+        await postgres.NotifyManyAsync(host.Channel, [Markers.Message(topic, "left"), Markers.Message(audience, ownMarker)], cancellationToken);
+        var last = (await events.ReadUntilMessageAsync("msg", ownMarker)).OfType<PgNotifyHubMessage>();
+
+        Assert.Equal((host.Channel, topic, 0L), (position.Channel, position.Audience, position.Sequence));
+        Assert.Equal("not_allowed", refused.Reason);
+        Assert.Equal([.. missed, marker], after.Select(message => ClientEvents.PayloadString(message, "msg")));
+        Assert.Equal([2L, 3, 4, 5], after.Select(message => message.Sequence));
+        Assert.Equal([ownMarker], last.Select(message => ClientEvents.PayloadString(message, "msg")));
+        Assert.DoesNotContain(events.All, item => item is PgNotifyHubResync);
+    }
+
+    [Fact]
     public async Task Client_raises_a_resync_before_the_first_message_after_the_servers_listener_reconnects_and_keeps_its_own_connection()
     {
         var cancellationToken = TestContext.Current.CancellationToken;

@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(707, LogLevel.Debug, "PgNotifyHub client stopped.", EventName = "Stopped")]
     public static partial void Stopped(ILogger logger);
 
+    [LoggerMessage(709, LogLevel.Information, "PgNotifyHub client's topic {Audience} was refused by the server: {Reason}.", EventName = "TopicRefused")]
+    public static partial void TopicRefused(ILogger logger, string audience, string reason);
+
     [LoggerMessage(708, LogLevel.Error, "PgNotifyHub client stopped after an unexpected error; call StartAsync to start it again.", EventName = "Failed")]
     public static partial void Failed(ILogger logger, Exception exception);
 }

@@ -41,6 +41,15 @@ internal sealed class StreamPosition
         }
     }
 
+    /// <summary>Whether <paramref name="connection"/> is the current one, whose events count.</summary>
+    public bool IsCurrent(int connection)
+    {
+        lock (_lock)
+        {
+            return connection == _current;
+        }
+    }
+
     /// <summary>Ends <paramref name="connection"/>: what it still hands over is ignored.</summary>
     public void EndConnection(int connection)
     {

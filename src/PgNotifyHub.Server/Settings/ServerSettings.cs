@@ -5,6 +5,7 @@ internal sealed record ServerSettings(
     AudiencesSettings Audiences,
     AuthenticationSettings Authentication,
     PathsSettings Paths,
+    TopicsSettings Topics,
     DevNotifySettings DevNotify)
 {
     /// <exception cref="InvalidSettingException">A key is unknown or a value cannot be read; the message names them.</exception>
@@ -15,6 +16,7 @@ internal sealed record ServerSettings(
             Bind<AudiencesSettings>(configuration, AudiencesSettings.SectionName),
             Bind<AuthenticationSettings>(configuration, AuthenticationSettings.SectionName),
             Bind<PathsSettings>(configuration, PathsSettings.SectionName),
+            Bind<TopicsSettings>(configuration, TopicsSettings.SectionName),
             Bind<DevNotifySettings>(configuration, DevNotifySettings.SectionName));
     }
 

@@ -37,6 +37,7 @@ internal static class SettingsSchema
         sections.Add(Section(AudiencesSettings.SectionName, typeof(AudiencesSettings), refusesUnknownKeys: true));
         sections.Add(Section(AuthenticationSettings.SectionName, typeof(AuthenticationSettings), refusesUnknownKeys: true));
         sections.Add(Section(PathsSettings.SectionName, typeof(PathsSettings), refusesUnknownKeys: true));
+        sections.Add(Section(TopicsSettings.SectionName, typeof(TopicsSettings), refusesUnknownKeys: true));
         sections.Add(Section(DevNotifySettings.SectionName, typeof(DevNotifySettings), refusesUnknownKeys: true));
         sections.Add(Section(MetricsSettings.SectionName, typeof(MetricsSettings), refusesUnknownKeys: false));
         return sections;

@@ -74,6 +74,16 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
             failures.Add($"{Prefix}{nameof(options.MaxAudiencesPerConnection)} must be at least 1, not {options.MaxAudiencesPerConnection}.");
         }
 
+        if (!(options.TopicRequestsPerSecond > 0 && double.IsFinite(options.TopicRequestsPerSecond)))
+        {
+            failures.Add($"{Prefix}{nameof(options.TopicRequestsPerSecond)} must be greater than 0, not {options.TopicRequestsPerSecond}.");
+        }
+
+        if (options.TopicRequestBurst < 1)
+        {
+            failures.Add($"{Prefix}{nameof(options.TopicRequestBurst)} must be at least 1, not {options.TopicRequestBurst}.");
+        }
+
         if (options.MaxClientMessageSize < MinClientMessageSize)
         {
             failures.Add($"{Prefix}{nameof(options.MaxClientMessageSize)} must be at least {MinClientMessageSize} bytes, not {options.MaxClientMessageSize}.");

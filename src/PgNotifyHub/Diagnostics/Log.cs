@@ -84,6 +84,19 @@ internal static partial class Log
     [LoggerMessage(409, LogLevel.Debug, "Refused {Transport} request {ConnectionId} with 400: {Reason}", EventName = "ResumeRefused")]
     public static partial void ResumeRefused(ILogger logger, string transport, string connectionId, string reason);
 
+    // Debug: what a client asks for is its own to write, so a refusal must not let it fill the log.
+    [LoggerMessage(410, LogLevel.Debug, "Refused {Transport} connection {ConnectionId} its request to {Request} channel {Channel} audience {Audience}: {Reason}", EventName = "TopicRefused")]
+    public static partial void TopicRefused(ILogger logger, string transport, string connectionId, string request, string? channel, string? audience, string reason);
+
+    [LoggerMessage(411, LogLevel.Debug, "{Transport} connection {ConnectionId} subscribed to channel {Channel} audience {Audience}.", EventName = "TopicSubscribed")]
+    public static partial void TopicSubscribed(ILogger logger, string transport, string connectionId, string channel, string audience);
+
+    [LoggerMessage(412, LogLevel.Debug, "{Transport} connection {ConnectionId} unsubscribed from channel {Channel} audience {Audience}.", EventName = "TopicUnsubscribed")]
+    public static partial void TopicUnsubscribed(ILogger logger, string transport, string connectionId, string channel, string audience);
+
+    [LoggerMessage(413, LogLevel.Error, "Refused {Transport} connection {ConnectionId} channel {Channel} audience {Audience}: the topic authorization threw.", EventName = "TopicAuthorizationFailed")]
+    public static partial void TopicAuthorizationFailed(ILogger logger, Exception exception, string transport, string connectionId, string channel, string audience);
+
     [LoggerMessage(600, LogLevel.Information, "PgNotifyHub outbox reader {ReaderName} is reading pgnotifyhub.outbox {Start}.", EventName = "OutboxReading")]
     public static partial void OutboxReading(ILogger logger, string readerName, string start);
 

@@ -44,6 +44,28 @@ internal sealed class PgNotifyHubMetrics
         public const string InvalidResume = "invalid_resume";
     }
 
+    /// <summary>The <c>error.type</c> of <c>pgnotifyhub.topic.refused</c>: the reason the client's answer carries.</summary>
+    public static class TopicRefusals
+    {
+        /// <summary>The endpoint lets clients choose no topic: it has neither a topic policy nor a topic authorizer.</summary>
+        public const string TopicsDisabled = "topics_disabled";
+
+        /// <summary>The endpoint's policy or authorizer refused the topic, or failed; or the client tried to leave a resolved audience.</summary>
+        public const string NotAllowed = "not_allowed";
+
+        /// <summary>The topic would take the connection past <see cref="PgNotifyHubOptions.MaxAudiencesPerConnection"/>.</summary>
+        public const string TooManyAudiences = "too_many_audiences";
+
+        /// <summary>The connection asked faster than <see cref="PgNotifyHubOptions.TopicRequestsPerSecond"/> allows.</summary>
+        public const string RateLimited = "rate_limited";
+
+        /// <summary>The channel is not one of the endpoint's.</summary>
+        public const string UnknownChannel = "unknown_channel";
+
+        /// <summary>The request is not one: unreadable, or of another shape.</summary>
+        public const string Invalid = "invalid";
+    }
+
     private readonly Counter<long> _received;
     private readonly Counter<long> _invalid;
     private readonly Counter<long> _closedByServer;
@@ -54,6 +76,7 @@ internal sealed class PgNotifyHubMetrics
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _replayed;
     private readonly Counter<long> _resynced;
+    private readonly Counter<long> _topicRefused;
     private readonly Histogram<double> _latency;
     // Every open recipient and its transport, for the queue depth gauge: read at collection time only, so the
     // hot path never updates a shared counter per message.
@@ -86,6 +109,10 @@ internal sealed class PgNotifyHubMetrics
         _closedByServer = meter.CreateCounter<long>("pgnotifyhub.connection.closed_by_server", "{connection}", "Connections the server closed, by pgnotifyhub.transport and error.type (slow_consumer, message_too_big, authentication_expired, resync).");
         _refused = meter.CreateCounter<long>("pgnotifyhub.connection.refused", "{connection}", "Connections refused, by pgnotifyhub.transport and error.type (origin, audiences, resolver_failed, max_connections, authentication_expired, invalid_resume, misconfigured).");
         _resynced = meter.CreateCounter<long>("pgnotifyhub.connection.resynced", "{connection}", "Connections told to resync because notifications may have been lost, by pgnotifyhub.resync.reason.");
+        _topicRefused = meter.CreateCounter<long>(
+            "pgnotifyhub.topic.refused",
+            "{request}",
+            "Requests to subscribe to or unsubscribe from a topic that were refused, by pgnotifyhub.transport and error.type (not_allowed, topics_disabled, too_many_audiences, rate_limited, unknown_channel, invalid).");
         meter.CreateObservableGauge("pgnotifyhub.send_queue.depth", ObserveQueueDepths, "{notification}", "Notifications queued for connections and subscriptions, by pgnotifyhub.transport.");
         _reconnects = meter.CreateCounter<long>("pgnotifyhub.listener.reconnects", "{reconnect}", "Times the listener connected again after losing its connection.");
         meter.CreateObservableGauge<double>(
@@ -161,6 +188,9 @@ internal sealed class PgNotifyHubMetrics
             _replayed.Add(count);
         }
     }
+
+    public void TopicRefused(string transport, string reason) =>
+        _topicRefused.Add(1, new KeyValuePair<string, object?>(TransportAttribute, transport), new KeyValuePair<string, object?>(ErrorTypeAttribute, reason));
 
     public void Resynced(string reason) => _resynced.Add(1, new KeyValuePair<string, object?>(ResyncReasonAttribute, reason));
 

@@ -10,8 +10,9 @@ namespace PgNotifyHub.Routing;
 /// sinks of the channel that take every audience.
 /// </summary>
 /// <remarks>
-/// Posting happens for every message and registering only when a client connects, so each route holds an
-/// immutable array that writers replace under a lock and the dispatcher reads without one or any allocation.
+/// Posting happens for every message and registering only when a client connects, subscribes to a topic or leaves
+/// one, so each route holds an immutable array that writers replace under a lock and the dispatcher reads without
+/// one or any allocation. A route without sinks is removed, so topics that come and go leave nothing behind.
 /// </remarks>
 internal sealed class NotificationRouter(ILogger<NotificationRouter> logger) : INotificationFanOut
 {
@@ -19,7 +20,7 @@ internal sealed class NotificationRouter(ILogger<NotificationRouter> logger) : I
     private readonly Lock _writeLock = new();
 
     /// <summary>
-    /// Raised after a sink was registered or unregistered, on the thread that did it; never while posting. Nothing in
+    /// Raised after a sink was registered or unregistered, or a topic added or removed, on the thread that did it; never while posting. Nothing in
     /// the library needs it: it lets a caller wait until a client is registered.
     /// </summary>
     public event Action? Changed;
@@ -30,7 +31,7 @@ internal sealed class NotificationRouter(ILogger<NotificationRouter> logger) : I
         {
             foreach (var route in sink.Routes)
             {
-                _sinks[route] = _sinks.TryGetValue(route, out var current) ? [.. current, sink] : [sink];
+                AddLocked(sink, route);
             }
         }
 
@@ -43,21 +44,28 @@ internal sealed class NotificationRouter(ILogger<NotificationRouter> logger) : I
         {
             foreach (var route in sink.Routes)
             {
-                if (!_sinks.TryGetValue(route, out var current))
-                {
-                    continue;
-                }
-
-                var remaining = Array.FindAll(current, s => !ReferenceEquals(s, sink));
-                if (remaining.Length == 0)
-                {
-                    _sinks.TryRemove(route, out _);
-                }
-                else
-                {
-                    _sinks[route] = remaining;
-                }
+                RemoveLocked(sink, route);
             }
+        }
+
+        Changed?.Invoke();
+    }
+
+    public void Add(INotificationSink sink, Route route)
+    {
+        lock (_writeLock)
+        {
+            AddLocked(sink, route);
+        }
+
+        Changed?.Invoke();
+    }
+
+    public void Remove(INotificationSink sink, Route route)
+    {
+        lock (_writeLock)
+        {
+            RemoveLocked(sink, route);
         }
 
         Changed?.Invoke();
@@ -92,6 +100,30 @@ internal sealed class NotificationRouter(ILogger<NotificationRouter> logger) : I
     }
 
     public int SubscriberCount(Route route) => _sinks.TryGetValue(route, out var sinks) ? sinks.Length : 0;
+
+    /// <summary>How many routes have sinks: each holds an entry here.</summary>
+    public int RouteCount => _sinks.Count;
+
+    private void AddLocked(INotificationSink sink, Route route) =>
+        _sinks[route] = _sinks.TryGetValue(route, out var current) ? [.. current, sink] : [sink];
+
+    private void RemoveLocked(INotificationSink sink, Route route)
+    {
+        if (!_sinks.TryGetValue(route, out var current))
+        {
+            return;
+        }
+
+        var remaining = Array.FindAll(current, s => !ReferenceEquals(s, sink));
+        if (remaining.Length == 0)
+        {
+            _sinks.TryRemove(route, out _);
+        }
+        else
+        {
+            _sinks[route] = remaining;
+        }
+    }
 
     private int Post(SequencedNotification notification, INotificationSink[] sinks)
     {

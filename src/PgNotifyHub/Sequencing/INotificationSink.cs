@@ -5,7 +5,10 @@ namespace PgNotifyHub.Sequencing;
 /// <summary>A recipient of notifications: a raw WebSocket, a SignalR connection or an in-process subscription.</summary>
 internal interface INotificationSink : IQueueDepth
 {
-    /// <summary>The channel and audience pairs the sink was registered for; fixed for its lifetime.</summary>
+    /// <summary>
+    /// The channel and audience pairs the sink joined with, from its resolved audiences; fixed for its lifetime. Topics its
+    /// client subscribes to are added and removed beside them by the sequencer.
+    /// </summary>
     IReadOnlyList<Route> Routes { get; }
 
     /// <summary>

@@ -8,8 +8,9 @@ namespace PgNotifyHub.Sequencing;
 /// <summary>
 /// Numbers each notification within its route and stream, keeps the latest ones of each route for clients that
 /// reconnect, and tells clients when notifications may have been lost. The only door to the fan-out
-/// (<see cref="INotificationFanOut"/>): publishing, joining and leaving take one lock, so a joining client gets what
-/// it missed and then every live notification, in order, with nothing twice and nothing in between.
+/// (<see cref="INotificationFanOut"/>): publishing, joining, subscribing to a topic, unsubscribing and leaving take one
+/// lock, so a client that joins or subscribes gets what it missed and then every live notification, in order, with
+/// nothing twice and nothing in between.
 /// </summary>
 internal sealed class NotificationSequencer
 {
@@ -22,6 +23,9 @@ internal sealed class NotificationSequencer
 
     private readonly Lock _lock = new();
     private readonly Dictionary<Route, RouteHistory> _routes = [];
+    // Every joined sink, with the topics it subscribed to since (null until its first), so that leaving gives them back
+    // and a subscription that arrives after the sink left registers nothing.
+    private readonly Dictionary<INotificationSink, HashSet<Route>?> _topics = new(ReferenceEqualityComparer.Instance);
     // Least recently published first: over the budget, idle routes are forgotten from the front.
     private readonly LinkedList<RouteHistory> _byLastUse = new();
     private readonly INotificationFanOut _fanOut;
@@ -118,17 +122,104 @@ internal sealed class NotificationSequencer
             // After the replay, so what a client already has and what it is told it has agree.
             sink.Position(new StreamPosition(
                 _stream,
-                [.. ordered.Select(route => new RoutePosition(route.Channel, route.Audience!, _routes.TryGetValue(route, out var history) ? history.LastSequence : _sequenceFloor))],
+                [.. ordered.Select(route => new RoutePosition(route.Channel, route.Audience!, LastSequence(route)))],
                 RouteSet.Key(ordered)));
+            _topics.TryAdd(sink, null);
             _fanOut.Register(sink);
         }
     }
 
-    /// <summary>Stops delivering to <paramref name="sink"/>.</summary>
+    /// <summary>
+    /// Adds <paramref name="topic"/> to what <paramref name="sink"/> receives, a route its client chose: first replays what
+    /// the client missed on it since <paramref name="from"/>, or tells it to resync that topic when that is no longer
+    /// possible, then confirms where the topic stands, and from then on delivers it as it does the routes the sink joined
+    /// with, numbers and all. A route the sink already receives is only confirmed. Nothing is registered for a sink that
+    /// has left.
+    /// </summary>
+    /// <param name="sink">A joined sink.</param>
+    /// <param name="topic">The channel and audience.</param>
+    /// <param name="from">Where the client left the topic off on an earlier connection; null when it has no past there.</param>
+    /// <param name="maxTopics">How many topics the sink may hold at once.</param>
+    /// <param name="confirm">Called with the position under the lock, so what it hands the client precedes every later notification.</param>
+    /// <returns>The topic's position; null, with nothing changed, when the sink already holds <paramref name="maxTopics"/> topics.</returns>
+    public TopicPosition? Subscribe(INotificationSink sink, Route topic, RouteResume? from, int maxTopics, Action<TopicPosition>? confirm)
+    {
+        lock (_lock)
+        {
+            if (_topics.TryGetValue(sink, out var topics) && !Receives(sink, topics, topic))
+            {
+                if ((topics?.Count ?? 0) >= maxTopics)
+                {
+                    return null;
+                }
+
+                if (from is { } resume)
+                {
+                    Replay(sink, topic, resume);
+                }
+
+                _topics[sink] = topics ??= [];
+                topics.Add(topic);
+                _fanOut.Add(sink, topic);
+            }
+
+            var position = new TopicPosition(topic.Channel, topic.Audience!, LastSequence(topic), _stream);
+            confirm?.Invoke(position);
+            return position;
+        }
+    }
+
+    /// <summary>
+    /// Stops delivering <paramref name="topic"/> to <paramref name="sink"/>: nothing of it follows what
+    /// <paramref name="confirm"/> hands the client, under the lock. A topic the sink does not hold is only confirmed.
+    /// </summary>
+    /// <returns>False, with nothing changed, when <paramref name="topic"/> is one the sink joined with, which it cannot leave alone.</returns>
+    public bool Unsubscribe(INotificationSink sink, Route topic, Action? confirm)
+    {
+        lock (_lock)
+        {
+            if (sink.Routes.Contains(topic))
+            {
+                return false;
+            }
+
+            if (_topics.TryGetValue(sink, out var topics) && topics is not null && topics.Remove(topic))
+            {
+                _fanOut.Remove(sink, topic);
+                if (topics.Count == 0)
+                {
+                    // A set keeps the room of its largest size: after a storm of subscriptions, give it back.
+                    _topics[sink] = null;
+                }
+            }
+
+            confirm?.Invoke();
+            return true;
+        }
+    }
+
+    /// <summary>The topics <paramref name="sink"/> holds now.</summary>
+    public IReadOnlyList<Route> TopicsOf(INotificationSink sink)
+    {
+        lock (_lock)
+        {
+            return _topics.TryGetValue(sink, out var topics) && topics is not null ? [.. topics] : [];
+        }
+    }
+
+    /// <summary>Stops delivering to <paramref name="sink"/>: the routes it joined with and every topic it holds.</summary>
     public void Leave(INotificationSink sink)
     {
         lock (_lock)
         {
+            if (_topics.Remove(sink, out var topics) && topics is not null)
+            {
+                foreach (var topic in topics)
+                {
+                    _fanOut.Remove(sink, topic);
+                }
+            }
+
             _fanOut.Unregister(sink);
         }
     }
@@ -154,7 +245,7 @@ internal sealed class NotificationSequencer
         }
     }
 
-    private void Resync(INotificationSink sink, string reason) => Resync(sink, new ResyncNotice(reason, _stream));
+    private void Resync(INotificationSink sink, string reason, Route? topic = null) => Resync(sink, new ResyncNotice(reason, _stream, topic));
 
     private void Resync(INotificationSink sink, ResyncNotice resync)
     {
@@ -181,53 +272,77 @@ internal sealed class NotificationSequencer
         var missed = new List<SequencedNotification>();
         foreach (var route in sink.Routes)
         {
-            if (!lastSeenByRoute.TryGetValue(route, out var lastSeen))
-            {
-                continue;
-            }
-
-            if (!_routes.TryGetValue(route, out var history))
-            {
-                // Forgotten, or never published: numbers up to the floor may have gone unseen with a forgotten route.
-                if (lastSeen < _sequenceFloor)
-                {
-                    Resync(sink, ResyncReason.GapTooOld);
-                    return;
-                }
-
-                continue;
-            }
-
-            if (lastSeen >= history.LastSequence)
-            {
-                continue;
-            }
-
-            // Every number after lastSeen must still be buffered and young enough, or the gap cannot be filled.
-            if (history.Buffer is not { Count: > 0 } buffer || buffer.Peek().Sequence > lastSeen + 1)
+            if (lastSeenByRoute.TryGetValue(route, out var lastSeen) && !TryCollectMissed(route, lastSeen, oldestKept, missed))
             {
                 Resync(sink, ResyncReason.GapTooOld);
                 return;
             }
-
-            foreach (var notification in buffer)
-            {
-                if (notification.Sequence <= lastSeen)
-                {
-                    continue;
-                }
-
-                if (notification.PublishedAt < oldestKept)
-                {
-                    Resync(sink, ResyncReason.GapTooOld);
-                    return;
-                }
-
-                missed.Add(notification);
-            }
         }
 
         missed.Sort(static (a, b) => a.Published.CompareTo(b.Published));
+        Post(sink, missed);
+    }
+
+    // One topic, as a route of a join: what cannot be replayed is told for that topic alone.
+    private void Replay(INotificationSink sink, Route topic, RouteResume from)
+    {
+        var missed = new List<SequencedNotification>();
+        if (from.Stream != _stream)
+        {
+            Resync(sink, ResyncReason.StreamChanged, topic);
+        }
+        else if (!TryCollectMissed(topic, from.LastSeen, _time.GetTimestamp() - _windowTicks, missed))
+        {
+            Resync(sink, ResyncReason.GapTooOld, topic);
+        }
+        else
+        {
+            Post(sink, missed);
+        }
+    }
+
+    // Adds what was published on the route after lastSeen to missed, in order; false when some of it is no longer kept.
+    private bool TryCollectMissed(Route route, long lastSeen, long oldestKept, List<SequencedNotification> missed)
+    {
+        if (!_routes.TryGetValue(route, out var history))
+        {
+            // Forgotten, or never published: numbers up to the floor may have gone unseen with a forgotten route.
+            return lastSeen >= _sequenceFloor;
+        }
+
+        if (lastSeen >= history.LastSequence)
+        {
+            return true;
+        }
+
+        // Every number after lastSeen must still be buffered and young enough, or the gap cannot be filled.
+        if (history.Buffer is not { Count: > 0 } buffer || buffer.Peek().Sequence > lastSeen + 1)
+        {
+            return false;
+        }
+
+        var start = missed.Count;
+        foreach (var notification in buffer)
+        {
+            if (notification.Sequence <= lastSeen)
+            {
+                continue;
+            }
+
+            if (notification.PublishedAt < oldestKept)
+            {
+                missed.RemoveRange(start, missed.Count - start);
+                return false;
+            }
+
+            missed.Add(notification);
+        }
+
+        return true;
+    }
+
+    private void Post(INotificationSink sink, List<SequencedNotification> missed)
+    {
         foreach (var notification in missed)
         {
             sink.Post(notification);
@@ -235,6 +350,11 @@ internal sealed class NotificationSequencer
 
         _metrics.Replayed(missed.Count);
     }
+
+    private long LastSequence(Route route) => _routes.TryGetValue(route, out var history) ? history.LastSequence : _sequenceFloor;
+
+    private static bool Receives(INotificationSink sink, HashSet<Route>? topics, Route route) =>
+        topics?.Contains(route) == true || sink.Routes.Contains(route);
 
     // Four times per window, so it costs nothing per message: frees what only age still held, in routes that went
     // quiet, and forgets the routes left with nothing to replay and no connection.

@@ -22,7 +22,7 @@ internal sealed class ResumePosition
     private const int MaxLength = 16 * 1024;
 
     // {"stream", "positions": [{…}]}: nothing a position holds is deeper, so deeper input is refused while it is read.
-    private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = 3, AllowDuplicateProperties = false };
+    private static readonly JsonDocumentOptions ReadOptions = ClientJson.Options(maxDepth: 3);
 
     private const int MaxStreamLength = 64;
 
@@ -98,7 +98,7 @@ internal sealed class ResumePosition
             using var document = JsonDocument.Parse(text, ReadOptions);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object
-                || !TryGetText(root, "stream", out var stream)
+                || !ClientJson.TryGetText(root, "stream", out var stream)
                 || !root.TryGetProperty("positions", out var positions) || positions.ValueKind != JsonValueKind.Array)
             {
                 return false;
@@ -108,8 +108,8 @@ internal sealed class ResumePosition
             foreach (var entry in positions.EnumerateArray())
             {
                 if (entry.ValueKind != JsonValueKind.Object
-                    || !TryGetText(entry, "channel", out var channel)
-                    || !TryGetText(entry, "audience", out var audience)
+                    || !ClientJson.TryGetText(entry, "channel", out var channel)
+                    || !ClientJson.TryGetText(entry, "audience", out var audience)
                     || !entry.TryGetProperty("seq", out var seq) || seq.ValueKind != JsonValueKind.Number
                     || !seq.TryGetInt64(out var sequence) || sequence < 0)
                 {
@@ -129,6 +129,9 @@ internal sealed class ResumePosition
         }
     }
 
+    /// <summary>Whether <paramref name="text"/> can be a stream as the server writes them: lowercase letters and digits.</summary>
+    public static bool IsStream(string text) => text.Length is > 0 and <= MaxStreamLength && !text.AsSpan().ContainsAnyExcept(StreamCharacters);
+
     // stream "." routeSet *("." seq): the stream as the server writes it (lowercase letters and digits), the route set's
     // key (RouteSet.KeyLength URL-safe base64 characters), numbers of ASCII digits without a sign. Strict, so that no
     // JSON a client sends is ever read as numbers.
@@ -137,7 +140,7 @@ internal sealed class ResumePosition
         position = null;
         var parts = text.Split('.');
         if (parts.Length < 2
-            || parts[0].Length is 0 or > MaxStreamLength || parts[0].AsSpan().ContainsAnyExcept(StreamCharacters)
+            || !IsStream(parts[0])
             || parts[1].Length != RouteSet.KeyLength || parts[1].AsSpan().ContainsAnyExcept(RouteSetCharacters))
         {
             return false;
@@ -157,25 +160,5 @@ internal sealed class ResumePosition
 
         position = new ResumePosition(parts[0], parts[1], sequences);
         return true;
-    }
-
-    // A string that is valid UTF-16: JSON lets "\ud800" escape half a surrogate pair, which no .NET string can hold.
-    private static bool TryGetText(JsonElement element, string name, [NotNullWhen(true)] out string? text)
-    {
-        text = null;
-        if (!element.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
-        {
-            return false;
-        }
-
-        try
-        {
-            text = value.GetString()!;
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
     }
 }

@@ -9,12 +9,13 @@ namespace PgNotifyHub.Transports;
 /// <summary>
 /// The one way a connection of either transport is let in, once its request passed the <see cref="HandshakeChecks"/>:
 /// its audiences are resolved and checked, a place is taken under <see cref="PgNotifyHubOptions.MaxConnections"/>, and
-/// its sink joins the sequencer. What it holds is given back by disposing the <see cref="Registration{TSink}"/>, the only
-/// way out, so no failure along the way can leak a place or a route.
+/// its sink joins the sequencer. What it holds, topics included, is given back by disposing the
+/// <see cref="Registration{TSink}"/>, the only way out, so no failure along the way can leak a place or a route.
 /// </summary>
 internal sealed class ConnectionAdmission(
     ConnectionLimit limit,
     NotificationSequencer sequencer,
+    TopicRequests topicRequests,
     IOptions<PgNotifyHubOptions> options,
     PgNotifyHubMetrics metrics,
     ILogger<ConnectionAdmission> logger)
@@ -92,7 +93,8 @@ internal sealed class ConnectionAdmission(
 
         metrics.ConnectionOpened(transport, sink);
         Log.ConnectionOpened(logger, transport, connectionId, string.Join(", ", audiences), string.Join(", ", endpoint.Channels));
-        return new Admission<TSink>(new Registration<TSink>(this, sink, transport, connectionId), StatusCodes.Status101SwitchingProtocols);
+        var topics = new ConnectionTopics(topicRequests, context, endpoint, sink, audiences.Count, transport, connectionId);
+        return new Admission<TSink>(new Registration<TSink>(this, sink, topics, transport, connectionId), StatusCodes.Status101SwitchingProtocols);
     }
 
     public void Release(INotificationSink sink, string transport, string connectionId)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using PgNotifyHub.Listening;
 using PgNotifyHub.Postgres;
@@ -7,8 +8,8 @@ namespace PgNotifyHub.Transports;
 
 /// <summary>
 /// What one mapped endpoint gives its connections: its channels and its audience resolver, each the
-/// application's default unless the endpoint set its own. Holds the channels in the listened set for the life of
-/// the application, so no client waits for a LISTEN when it connects.
+/// application's default unless the endpoint set its own, and which topics its clients may choose. Holds the channels
+/// in the listened set for the life of the application, so no client waits for a LISTEN when it connects.
 /// </summary>
 internal sealed class EndpointSettings
 {
@@ -16,10 +17,11 @@ internal sealed class EndpointSettings
     private readonly PgNotifyHubAudienceResolver? _audienceResolver;
     private readonly IOptions<PgNotifyHubOptions> _options;
 
-    private EndpointSettings(IReadOnlyList<string>? channels, PgNotifyHubAudienceResolver? audienceResolver, IOptions<PgNotifyHubOptions> options)
+    private EndpointSettings(IReadOnlyList<string>? channels, PgNotifyHubAudienceResolver? audienceResolver, TopicAuthorization topics, IOptions<PgNotifyHubOptions> options)
     {
         _channels = channels;
         _audienceResolver = audienceResolver;
+        Topics = topics;
         _options = options;
     }
 
@@ -29,11 +31,37 @@ internal sealed class EndpointSettings
     /// <summary>Resolves the audiences of the endpoint's connections.</summary>
     public PgNotifyHubAudienceResolver AudienceResolver => _audienceResolver ?? _options.Value.AudienceResolver;
 
+    /// <summary>Which topics the endpoint's clients may subscribe to.</summary>
+    public TopicAuthorization Topics { get; }
+
     public Route[] RoutesFor(IReadOnlyList<string> audiences) => Route.Combine(Channels, audiences);
 
-    /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
-    public static EndpointSettings Create(PgNotifyHubEndpointOptions endpointOptions, string endpointName, ListenedChannels listened, IOptions<PgNotifyHubOptions> options)
+    /// <summary>The endpoint's channel a topic request names, its first when it names none; null when it is not one of them.</summary>
+    public string? ChannelOf(string? requested)
     {
+        var channels = Channels;
+        if (requested is null)
+        {
+            return channels[0];
+        }
+
+        foreach (var channel in channels)
+        {
+            if (string.Equals(channel, requested, StringComparison.Ordinal))
+            {
+                return channel;
+            }
+        }
+
+        return null;
+    }
+
+    /// <exception cref="ArgumentException">A channel name is invalid or repeated, or the topic policy is blank.</exception>
+    /// <exception cref="InvalidOperationException">A topic policy is named without the application's authorization services.</exception>
+    public static EndpointSettings Create(PgNotifyHubEndpointOptions endpointOptions, string endpointName, ListenedChannels listened, IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<PgNotifyHubOptions>>();
+        var topics = TopicAuthorization.Create(endpointOptions, endpointName, services);
         var channels = endpointOptions.Channels ?? [];
         foreach (var channel in channels)
         {
@@ -52,11 +80,11 @@ internal sealed class EndpointSettings
         if (channels.Count == 0)
         {
             listened.AcquireDefault();
-            return new EndpointSettings(null, endpointOptions.AudienceResolver, options);
+            return new EndpointSettings(null, endpointOptions.AudienceResolver, topics, options);
         }
 
         string[] own = [.. channels];
         listened.Acquire(own);
-        return new EndpointSettings(own, endpointOptions.AudienceResolver, options);
+        return new EndpointSettings(own, endpointOptions.AudienceResolver, topics, options);
     }
 }

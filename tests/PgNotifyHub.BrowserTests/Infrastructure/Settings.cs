@@ -55,6 +55,8 @@ internal static class Settings
             settings["Authentication:Jwt:ClockSkew"] = "00:00:00";
             settings["Audiences:Source"] = "Claim";
             settings["Audiences:Claim"] = TestTokens.TenantClaim;
+            // The topics of the token's own tenant, for the clients' subscribe().
+            settings["Topics:Allow:0"] = "topic:{" + TestTokens.TenantClaim + "}:*";
         }
 
         if (outbox)

@@ -12,6 +12,7 @@ public abstract class NotifyTestClient : IAsyncDisposable
     private readonly Channel<string> _messages = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Channel<(string Reason, string Stream)> _resyncs = Channel.CreateUnbounded<(string Reason, string Stream)>();
     private readonly Channel<string> _positions = Channel.CreateUnbounded<string>();
+    private readonly Channel<TopicResync> _topicResyncs = Channel.CreateUnbounded<TopicResync>();
 
     protected NotifyTestClient(Transport transport, string? audienceHeader)
     {
@@ -83,6 +84,56 @@ public abstract class NotifyTestClient : IAsyncDisposable
     /// <summary>The next resync notice the client received.</summary>
     public Task<(string Reason, string Stream)> ReceiveResyncAsync([CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
         _resyncs.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
+    /// <summary>A resync notice that concerns one topic alone.</summary>
+    protected void OnTopicResync(TopicResync resync) => _topicResyncs.Writer.TryWrite(resync);
+
+    /// <summary>The next resync notice naming a topic that the client received.</summary>
+    public Task<TopicResync> ReceiveTopicResyncAsync([CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        _topicResyncs.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
+    /// <summary>Resync notices naming a topic received and not yet taken.</summary>
+    public int PendingTopicResyncs => _topicResyncs.Reader.Count;
+
+    /// <summary>
+    /// Asks to subscribe to a topic, with <c>seq</c> and <c>stream</c> when given, and returns the answer. Only for clients
+    /// of the sequenced envelope: SignalR, or a raw socket of <c>pgnotifyhub.v1</c>.
+    /// </summary>
+    public Task<TopicReply> SubscribeAsync(string audience, string? channel = null, long? seq = null, string? stream = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        RequestAsync(PgNotificationHub.SubscribeMethod, TopicRequestJson(PgNotificationHub.SubscribeMethod, audience, channel, seq, stream)).OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
+    /// <summary>Asks to leave a topic, and returns the answer.</summary>
+    public Task<TopicReply> UnsubscribeAsync(string audience, string? channel = null, [CallerFilePath] string filePath = "", [CallerLineNumber] int lineNumber = 0) =>
+        RequestAsync(PgNotificationHub.UnsubscribeMethod, TopicRequestJson(PgNotificationHub.UnsubscribeMethod, audience, channel, seq: null, stream: null)).OrTimeout(filePath: filePath, lineNumber: lineNumber);
+
+    /// <summary>
+    /// Sends a topic request as it is (<paramref name="request"/>, JSON; on the raw endpoint it must say its type) and
+    /// returns the answer: SignalR calls <paramref name="method"/> with it as the one argument.
+    /// </summary>
+    public abstract Task<TopicReply> RequestAsync(string method, string request);
+
+    // On the raw endpoint the request says what it asks for; on SignalR the method does.
+    private string TopicRequestJson(string type, string audience, string? channel, long? seq, string? stream)
+    {
+        var request = Transport == Transport.WebSocket ? new Dictionary<string, object> { ["type"] = type } : [];
+        request["audience"] = audience;
+        if (channel is not null)
+        {
+            request["channel"] = channel;
+        }
+
+        if (seq is { } lastSeen)
+        {
+            request["seq"] = lastSeen;
+        }
+
+        if (stream is not null)
+        {
+            request["stream"] = stream;
+        }
+
+        return System.Text.Json.JsonSerializer.Serialize(request);
+    }
 
     /// <summary>A position notice, as its JSON <c>{"stream":…,"positions":[…]}</c>: what the client passes back in <c>resume</c>.</summary>
     protected void OnPosition(string json) => _positions.Writer.TryWrite(json);

@@ -80,6 +80,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
     /// <param name="configureServices">Adds or replaces services after PgNotifyHub's.</param>
     /// <param name="endpointConventions">Applied to both mapped endpoints, e.g. <c>RequireAuthorization()</c>.</param>
     /// <param name="mapEndpoints">Maps more endpoints, e.g. ones with channels of their own, given the host's channels.</param>
+    /// <param name="configureEndpoints">Sets the options of both mapped endpoints, e.g. which topics their clients may choose.</param>
     public static async Task<NotifyTestHost> StartAsync(
         PostgresFixture postgres,
         Action<PgNotifyHubOptions>? configure = null,
@@ -88,7 +89,8 @@ public sealed class NotifyTestHost : IAsyncDisposable
         bool waitUntilListening = true,
         Action<IServiceCollection>? configureServices = null,
         Action<IEndpointConventionBuilder>? endpointConventions = null,
-        Action<WebApplication, IReadOnlyList<string>>? mapEndpoints = null)
+        Action<WebApplication, IReadOnlyList<string>>? mapEndpoints = null,
+        Action<PgNotifyHubEndpointOptions>? configureEndpoints = null)
     {
         var channels = Enumerable.Range(0, channelCount).Select(_ => Names.Channel()).ToArray();
         var logs = new InMemoryLoggerProvider(TestContext.Current.TestOutputHelper);
@@ -123,7 +125,11 @@ public sealed class NotifyTestHost : IAsyncDisposable
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
-        IEndpointConventionBuilder[] endpoints = [app.MapPgNotifyHub("/hub"), app.MapPgNotifyWebSocket("/ws")];
+        IEndpointConventionBuilder[] endpoints =
+        [
+            app.MapPgNotifyHub("/hub", endpoint => configureEndpoints?.Invoke(endpoint)),
+            app.MapPgNotifyWebSocket("/ws", endpoint => configureEndpoints?.Invoke(endpoint)),
+        ];
         foreach (var endpoint in endpoints)
         {
             endpointConventions?.Invoke(endpoint);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
@@ -15,7 +16,18 @@ public sealed class SignalRTestClient : NotifyTestClient
     {
         _connection = connection;
         _connection.On<JsonElement>("notify", envelope => OnMessage(envelope.GetRawText()));
-        _connection.On<JsonElement>("resync", notice => OnResync(notice.GetProperty("reason").GetString()!, notice.GetProperty("stream").GetString()!));
+        _connection.On<JsonElement>("resync", notice =>
+        {
+            var (reason, stream) = (notice.GetProperty("reason").GetString()!, notice.GetProperty("stream").GetString()!);
+            if (notice.TryGetProperty("audience", out var audience))
+            {
+                OnTopicResync(new TopicResync(reason, stream, notice.GetProperty("channel").GetString()!, audience.GetString()!));
+            }
+            else
+            {
+                OnResync(reason, stream);
+            }
+        });
         _connection.On<JsonElement>("position", position => OnPosition(position.GetRawText()));
         _connection.Closed += exception =>
         {
@@ -82,6 +94,21 @@ public sealed class SignalRTestClient : NotifyTestClient
         }
 
         return client;
+    }
+
+    public override async Task<TopicReply> RequestAsync(string method, string request)
+    {
+        using var argument = JsonDocument.Parse(request);
+        try
+        {
+            var answer = await _connection.InvokeAsync<JsonElement>(method, argument.RootElement, TestContext.Current.CancellationToken);
+            return TopicReply.Parse(answer, method == PgNotificationHub.SubscribeMethod ? "subscribed" : "unsubscribed");
+        }
+        catch (HubException refused)
+        {
+            // The server's HubException message is the reason; the client puts its own words before it.
+            return new TopicReply("refused", null, null, Reason: refused.Message[(refused.Message.LastIndexOf("HubException: ", StringComparison.Ordinal) + "HubException: ".Length)..]);
+        }
     }
 
     public override async ValueTask DisposeAsync() => await _connection.DisposeAsync();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
+using System.Threading.Channels;
 
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
@@ -20,6 +21,7 @@ public sealed class WebSocketTestClient : NotifyTestClient
     private readonly ClientWebSocket _socket;
     private readonly HttpMessageInvoker? _invoker;
     private readonly TaskCompletionSource<WebSocketCloseResult> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<TopicReply> _topicAnswers = Channel.CreateUnbounded<TopicReply>();
     private Task? _receiveLoop;
     private int _binaryMessages;
 
@@ -147,6 +149,17 @@ public sealed class WebSocketTestClient : NotifyTestClient
 
     public void StartReceiving() => _receiveLoop ??= Task.Run(ReceiveLoopAsync);
 
+    /// <summary>The next answer to a topic request.</summary>
+    private Task<TopicReply> ReceiveTopicAnswerAsync() =>
+        _topicAnswers.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().OrTimeout();
+
+    // Answers come back one per request, in the order sent.
+    public override async Task<TopicReply> RequestAsync(string method, string request)
+    {
+        await SendAsync(request, TestContext.Current.CancellationToken);
+        return await ReceiveTopicAnswerAsync();
+    }
+
     public Task SendAsync(string text, CancellationToken cancellationToken) =>
         _socket.SendAsync(Encoding.UTF8.GetBytes(text).AsMemory(), WebSocketMessageType.Text, endOfMessage: true, cancellationToken).AsTask();
 
@@ -239,8 +252,14 @@ public sealed class WebSocketTestClient : NotifyTestClient
         var root = document.RootElement;
         switch (root.GetProperty("type").GetString())
         {
+            case "resync" when root.TryGetProperty("audience", out var audience):
+                OnTopicResync(new TopicResync(root.GetProperty("reason").GetString()!, root.GetProperty("stream").GetString()!, root.GetProperty("channel").GetString()!, audience.GetString()!));
+                break;
             case "resync":
                 OnResync(root.GetProperty("reason").GetString()!, root.GetProperty("stream").GetString()!);
+                break;
+            case "subscribed" or "unsubscribed" or "refused":
+                _topicAnswers.Writer.TryWrite(TopicReply.Parse(root));
                 break;
             case "position":
                 OnPosition(System.Text.Json.JsonSerializer.Serialize(new { stream = root.GetProperty("stream"), positions = root.GetProperty("positions"), routeSet = root.GetProperty("routeSet") }));

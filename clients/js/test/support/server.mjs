@@ -107,6 +107,8 @@ export function open({
     transport,
     messages: [],
     resyncs: [],
+    /** [topic, reason] of the topics refused when asked for again on a reconnect. */
+    topicRefusals: [],
     /** [status, detail, time] */
     statuses: [],
     /** Times of the token factory's calls. */
@@ -125,6 +127,8 @@ export function open({
       return this.waitFor(`the message ${id}`, c => c.messages.find(e => e.payload.msg === id || e.payload.probe === id));
     },
     close: () => connection.close(),
+    subscribe: (audience, options) => connection.subscribe(audience, options),
+    unsubscribe: (audience, options) => connection.unsubscribe(audience, options),
   };
   const changed = () => {
     for (const wait of waiters) wait.settle();
@@ -147,6 +151,10 @@ export function open({
     },
     onResync: (reason, detail) => {
       client.resyncs.push([reason, detail]);
+      changed();
+    },
+    onTopicRefused: (topic, reason) => {
+      client.topicRefusals.push([topic, reason]);
       changed();
     },
     onStatus: (status, detail) => {

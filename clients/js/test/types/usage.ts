@@ -13,6 +13,10 @@ import {
   type RowChange,
   type Status,
   type StatusDetail,
+  type Topic,
+  type TopicPosition,
+  type TopicRefusal,
+  type TopicRefusedError,
   type Transport,
   type WebSocketConstructor,
 } from "pgnotifyhub";
@@ -41,7 +45,12 @@ const options: ConnectOptions<Order> = {
   },
   onResync(reason: ResyncReason, detail: ResyncDetail) {
     const stream: string | undefined = detail.stream;
-    void [reason, stream];
+    const topic: [string | undefined, string | undefined] = [detail.channel, detail.audience];
+    void [reason, stream, topic];
+  },
+  onTopicRefused(topic: Topic, reason: TopicRefusal) {
+    const where: [string, string | undefined] = [topic.audience, topic.channel];
+    void [where, reason];
   },
   WebSocket: NodeWebSocket,
   minDelayMs: 250,
@@ -95,4 +104,16 @@ connect({ url: "/x" });
 // @ts-expect-error a payload type must be an object
 connect<string>({ url: "/x", onMessage() {} });
 
-void [closed, hub, browserWebSocket];
+// Topics: subscribe resolves with where the topic stands, and rejects with the server's reason.
+const subscribed: Promise<TopicPosition> = raw.subscribe("order:42", { channel: "orders" });
+subscribed.then(
+  ({ channel, audience, seq, stream }) => void [channel, audience, seq as number, stream],
+  (error: TopicRefusedError) => {
+    const reason: TopicRefusal = error.reason;
+    void reason;
+  });
+const left: Promise<void> = hub.unsubscribe("order:42");
+// @ts-expect-error the audience is a string
+raw.subscribe(42);
+
+void [closed, hub, browserWebSocket, left];

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using PgNotifyHub.Sequencing;
@@ -5,7 +6,8 @@ using PgNotifyHub.Sequencing;
 namespace PgNotifyHub.Transports.SignalR;
 
 /// <summary>
-/// The hub's wire format: the invocations of <c>notify</c>, <c>resync</c> and <c>position</c>. A notification's or a
+/// The hub's wire format: the invocations of <c>notify</c>, <c>resync</c> and <c>position</c>; the answers to
+/// <c>subscribe</c> and <c>unsubscribe</c> are those calls' results (<see cref="HubTopics"/>). A notification's or a
 /// shared resync's invocation is made once, and <see cref="SerializedHubMessage"/> serialises it once per hub protocol
 /// for every connection.
 /// </summary>
@@ -21,17 +23,23 @@ internal static class HubMessages
             notification,
             static notification => new SerializedHubMessage(new InvocationMessage(PgNotificationHub.NotifyMethod, [new EnvelopeArgument(SequencedEnvelope.Of(notification))])));
 
-    /// <summary>The <c>resync</c> invocation, with <c>{reason, stream}</c>.</summary>
+    /// <summary>The <c>resync</c> invocation, with <c>{reason, stream}</c>, and <c>channel</c> and <c>audience</c> when it concerns one topic alone.</summary>
     public static SerializedHubMessage Resync(ResyncNotice resync) =>
         resync.GetOrAddEncoding(
             ResyncKey,
             resync,
-            static resync => new SerializedHubMessage(new InvocationMessage(PgNotificationHub.ResyncMethod, [new ResyncArgument(resync.Reason, resync.Stream)])));
+            static resync => new SerializedHubMessage(new InvocationMessage(
+                PgNotificationHub.ResyncMethod,
+                [new ResyncArgument(resync.Reason, resync.Stream, resync.Topic?.Channel, resync.Topic?.Audience)])));
 
     /// <summary>The <c>position</c> invocation: one client's own, so never shared.</summary>
     public static SerializedHubMessage Position(StreamPosition position) =>
         new(new InvocationMessage(PgNotificationHub.PositionMethod, [position]));
 
-    /// <summary>The argument of the <c>resync</c> invocation: why, and the stream numbering goes on in.</summary>
-    private sealed record ResyncArgument(string Reason, string Stream);
+    /// <summary>The argument of the <c>resync</c> invocation: why, the stream numbering goes on in, and the topic it concerns, if one.</summary>
+    private sealed record ResyncArgument(
+        string Reason,
+        string Stream,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Channel,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Audience);
 }

@@ -3,12 +3,13 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PgNotifyHub.Diagnostics;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Transports.SignalR;
 
 /// <summary>
 /// The lifetime manager of <see cref="PgNotificationHub"/>: the default in-memory one, plus the
-/// <see cref="ConnectionAdmission"/> of each connection as it opens.
+/// <see cref="ConnectionAdmission"/> of each connection as it opens, and the <see cref="HubTopics"/> its topic calls go to.
 /// </summary>
 /// <remarks>
 /// Notifications bypass group sends: a group send waits for its slowest member, so one unread connection
@@ -19,6 +20,7 @@ namespace PgNotifyHub.Transports.SignalR;
 /// </remarks>
 internal sealed class NotifyHubLifetimeManager(
     ConnectionAdmission admission,
+    NotificationSequencer sequencer,
     IOptions<PgNotifyHubOptions> options,
     PgNotifyHubMetrics metrics,
     ILogger<NotifyHubLifetimeManager> logger,
@@ -74,6 +76,7 @@ internal sealed class NotifyHubLifetimeManager(
 
         // Given back on disconnect, which SignalR runs whatever happens from here on.
         connection.Items[RegistrationKey] = registration;
+        connection.Items[PgNotificationHub.TopicsKey] = new HubTopics(registration.Topics, sequencer, this);
     }
 
     public override Task OnDisconnectedAsync(HubConnectionContext connection)

@@ -69,8 +69,9 @@ internal sealed class WebSocketEndpoint(
             });
             var frames = FrameBatchingUpgrade.Of(context)?.Stream
                 ?? throw new InvalidOperationException("The WebSocket was not accepted through the endpoint's own pipeline.");
-            // A client that vanishes is noticed by the socket's own reads; only shutdown needs a token.
-            await sink.RunAsync(socket, frames, lifetime.ApplicationStopping);
+            // A client that vanishes is noticed by the socket's own reads; only shutdown needs a token. pgws pages keep
+            // the audiences they were given: what they send is discarded, as pgws does.
+            await sink.RunAsync(socket, frames, sequenced ? registration.Topics : null, lifetime.ApplicationStopping);
         }
     }
 }

@@ -24,7 +24,7 @@ internal static class WebSocketFrames
 
     /// <summary>The <c>{"type":"resync"}</c> control frame.</summary>
     public static ReadOnlyMemory<byte> Resync(ResyncNotice resync) =>
-        resync.GetOrAddEncoding(ResyncKey, resync, static resync => new Frame(ControlFrame.Resync(resync.Reason, resync.Stream))).Bytes;
+        resync.GetOrAddEncoding(ResyncKey, resync, static resync => new Frame(ControlFrame.Resync(resync))).Bytes;
 
     // The header ends where the room does, so header and message are one run of bytes.
     private static Frame InPlace(Memory<byte> withHeaderRoom)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using Microsoft.Extensions.Logging;
 using PgNotifyHub.Diagnostics;
@@ -7,15 +8,17 @@ namespace PgNotifyHub.Transports.WebSockets;
 
 /// <summary>
 /// One raw WebSocket: a bounded queue filled by the dispatcher and drained by the request that owns the
-/// socket, which is its only writer. Frames from the client are read and discarded.
+/// socket, which is its only writer. A socket of the sequenced subprotocol reads its client's text messages as topic
+/// requests and queues their answers among its notifications; any other message from a client is read and discarded.
 /// </summary>
 internal sealed class WebSocketSink : INotificationSink, IDisposable
 {
     public const string Transport = "websocket";
 
-    // Client frames are discarded: a small buffer reads them in pieces. It cannot be shared between sockets,
-    // because the WebSocket validates the UTF-8 of text frames in this buffer after unmasking them.
-    private const int DiscardBufferSize = 256;
+    // Client frames are read in pieces through a small buffer, and only a topic request is kept whole, in a buffer
+    // rented while it is read. It cannot be shared between sockets, because the WebSocket validates the UTF-8 of text
+    // frames in this buffer after unmasking them.
+    private const int ReceiveBufferSize = 256;
 
     // From the range RFC 6455 leaves to applications (4000-4999), so a client can tell it from the protocol's own
     // codes and reconnect with fresh credentials instead of retrying with the expired ones.
@@ -106,6 +109,9 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         }
     }
 
+    /// <summary>Queues the answer to a topic request; only a socket of the sequenced subprotocol makes them.</summary>
+    public void Answer(TopicAnswer answer) => Enqueue(new(ControlFrame.Answer(answer), IsNotification: false));
+
     private void Enqueue(QueuedFrame frame)
     {
         if (!_queue.TryEnqueue(frame) && Stop(CloseReason.SlowConsumer))
@@ -117,13 +123,14 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
     /// <summary>Sends queued notifications until the client leaves, falls behind or the host stops; then closes.</summary>
     /// <param name="socket">The accepted WebSocket: it reads, answers pings and closes.</param>
     /// <param name="frames">The stream under it, which the notifications' ready-made frames are written to.</param>
+    /// <param name="topics">Where the client's topic requests go; null for a pgws socket, whose messages are discarded.</param>
     /// <param name="stoppingToken">Signals the host's shutdown.</param>
-    public async Task RunAsync(WebSocket socket, FrameBatchingStream frames, CancellationToken stoppingToken)
+    public async Task RunAsync(WebSocket socket, FrameBatchingStream frames, ConnectionTopics? topics, CancellationToken stoppingToken)
     {
         using var scope = ConnectionAdmission.BeginConnectionScope(_logger, Transport, _connectionId);
         using var onStopping = stoppingToken.UnsafeRegister(sink => ((WebSocketSink)sink!).Stop(CloseReason.ShuttingDown), this);
         using var onDeadline = _sendDeadline.Token.UnsafeRegister(stuck => ((WebSocket)stuck!).Abort(), socket);
-        var receiving = ReceiveUntilClosedAsync(socket);
+        var receiving = ReceiveUntilClosedAsync(socket, topics);
 
         try
         {
@@ -211,15 +218,16 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         Log.WebSocketEnded(_logger, _connectionId, CurrentReason.ToString());
     }
 
-    private async Task ReceiveUntilClosedAsync(WebSocket socket)
+    private async Task ReceiveUntilClosedAsync(WebSocket socket, ConnectionTopics? topics)
     {
-        var discard = new byte[DiscardBufferSize];
+        var buffer = new byte[ReceiveBufferSize];
         var messageLength = 0;
+        byte[]? request = null;
         try
         {
             while (true)
             {
-                var result = await socket.ReceiveAsync(discard.AsMemory(), CancellationToken.None);
+                var result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     Stop(CloseReason.ClientClosed);
@@ -227,6 +235,7 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
                 }
 
                 // Once closing, reading goes on until the client's close frame, so ours is not cut off by an abort.
+                var start = messageLength;
                 messageLength += result.Count;
                 if (messageLength > _maxClientMessageSize && CurrentReason == CloseReason.None)
                 {
@@ -238,8 +247,27 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
                     }
                 }
 
+                var isRequest = topics is not null && result.MessageType == WebSocketMessageType.Text && messageLength <= _maxClientMessageSize;
+                if (isRequest)
+                {
+                    request ??= ArrayPool<byte>.Shared.Rent(_maxClientMessageSize);
+                    buffer.AsSpan(0, result.Count).CopyTo(request.AsSpan(start));
+                }
+
                 if (result.EndOfMessage)
                 {
+                    if (isRequest && CurrentReason == CloseReason.None)
+                    {
+                        // One at a time, in the order sent, so that answers come back in that order.
+                        var answer = await topics!.HandleAsync(request.AsMemory(0, messageLength), kind: null, inOrder: Answer);
+                        if (answer.Type == TopicAnswer.RefusedType)
+                        {
+                            // A refusal changes nothing, so its place among the notifications does not matter.
+                            Answer(answer);
+                        }
+                    }
+
+                    Return(ref request);
                     messageLength = 0;
                 }
             }
@@ -248,6 +276,20 @@ internal sealed class WebSocketSink : INotificationSink, IDisposable
         {
             // However the socket broke, the client is gone; the sending side learns it from the reason.
             Stop(CloseReason.ConnectionLost);
+        }
+        finally
+        {
+            Return(ref request);
+        }
+    }
+
+    // Between requests a socket holds no buffer for them: most never send one.
+    private static void Return(ref byte[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+            rented = null;
         }
     }
 
