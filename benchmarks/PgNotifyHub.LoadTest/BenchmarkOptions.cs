@@ -30,6 +30,8 @@ internal sealed class BenchmarkOptions
           --duration S             latency: seconds of paced sending per run (default 10).
           --idle-websocket LIST    idle-memory: raw WebSocket connection counts, ascending (default 1000,10000).
           --idle-signalr LIST      idle-memory: SignalR connection counts, ascending (default 1000).
+          --gcdump DIR             idle-memory: a dotnet-gcdump of the server at its base and at every step, with its
+                                   report by type (DIR/<transport>-<connections>.gcdump and .txt).
           --repeat K               run each case K times; the summary shows median and min–max (default 1).
           --warmup M               notifies delivered to 10 clients of each transport before measuring, in runs of
                                    at most 5000 (default 15000).
@@ -93,6 +95,8 @@ internal sealed class BenchmarkOptions
 
     /// <summary>The bun executable and the bridge's script, when the Bun reference runs.</summary>
     public (string Executable, string Script)? Bun { get; private set; }
+
+    public string? GcDumpDirectory { get; private set; }
 
     public int Repeat { get; private set; } = 1;
 
@@ -189,6 +193,9 @@ internal sealed class BenchmarkOptions
                 case "--bun":
                     var bun = Path.GetFullPath(Value());
                     options.Bun = File.Exists(bun) ? (bun, ReferenceScript()) : throw new UsageException($"{name}: {bun} does not exist.");
+                    break;
+                case "--gcdump":
+                    options.GcDumpDirectory = Path.GetFullPath(Value());
                     break;
                 case "--repeat":
                     options.Repeat = Positive(name, Value());
@@ -288,8 +295,8 @@ internal sealed class BenchmarkOptions
                 : throw new UsageException($"{name}: unknown system '{system}'; use {string.Join(", ", AllCommonSystems)}."))
             .ToArray() is { Length: > 0 } systems ? systems : throw new UsageException($"{name} needs at least one system.");
 
-    // benchmarks/reference/pgws-bun.js of the repository this was built from.
-    private static string ReferenceScript()
+    /// <summary>The root of the repository this was built from; else the current directory.</summary>
+    public static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "PgNotifyHub.sln")))
@@ -297,8 +304,10 @@ internal sealed class BenchmarkOptions
             directory = directory.Parent;
         }
 
-        return Path.Combine(directory?.FullName ?? Directory.GetCurrentDirectory(), "benchmarks", "reference", "pgws-bun.js");
+        return directory?.FullName ?? Directory.GetCurrentDirectory();
     }
+
+    private static string ReferenceScript() => Path.Combine(RepositoryRoot(), "benchmarks", "reference", "pgws-bun.js");
 
     private static int Positive(string name, string text) =>
         int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0

@@ -371,18 +371,8 @@ internal static class BenchmarkRunner
         return builder.ConnectionString;
     }
 
-    // benchmarks/results/ of the repository this was built from; else ./benchmarks/results.
-    private static string DefaultJsonPath(DateTimeOffset startedAt)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "PgNotifyHub.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        var root = directory?.FullName ?? Directory.GetCurrentDirectory();
-        return Path.Combine(root, "benchmarks", "results", startedAt.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "Z.json");
-    }
+    private static string DefaultJsonPath(DateTimeOffset startedAt) =>
+        Path.Combine(BenchmarkOptions.RepositoryRoot(), "benchmarks", "results", startedAt.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "Z.json");
 
     private static void Progress(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 }

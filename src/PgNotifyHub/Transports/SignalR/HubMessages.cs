@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using PgNotifyHub.Sequencing;
@@ -9,7 +11,7 @@ namespace PgNotifyHub.Transports.SignalR;
 /// shared resync's invocation is made once, and <see cref="SerializedHubMessage"/> serialises it once per hub protocol
 /// for every connection.
 /// </summary>
-internal static class HubMessages
+internal static partial class HubMessages
 {
     private static readonly EncodingKey<SerializedHubMessage> NotifyKey = new();
     private static readonly EncodingKey<SerializedHubMessage> ResyncKey = new();
@@ -33,5 +35,16 @@ internal static class HubMessages
         new(new InvocationMessage(PgNotificationHub.PositionMethod, [position]));
 
     /// <summary>The argument of the <c>resync</c> invocation: why, and the stream numbering goes on in.</summary>
-    private sealed record ResyncArgument(string Reason, string Stream);
+    internal sealed record ResyncArgument(string Reason, string Stream);
+
+    /// <summary>
+    /// The arguments' JSON contracts, source-generated: the JSON hub protocol finds them through its
+    /// <see cref="JsonSerializerOptions.TypeInfoResolverChain"/> under Native AOT, where reflection-based serialization is
+    /// off. Web defaults give the hub protocol's own camelCase names.
+    /// </summary>
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(EnvelopeArgument))]
+    [JsonSerializable(typeof(ResyncArgument))]
+    [JsonSerializable(typeof(StreamPosition))]
+    internal sealed partial class ArgumentJson : JsonSerializerContext;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Transports.WebSockets;
@@ -7,15 +8,13 @@ namespace PgNotifyHub.Transports.WebSockets;
 /// The control frames of the sequenced subprotocol: <c>{"type":"resync","reason":…,"stream":…}</c> and
 /// <c>{"type":"position","stream":…,"positions":[…],"routeSet":…}</c>. Envelopes never have a <c>type</c>, so clients tell them apart by it.
 /// </summary>
-internal static class ControlFrame
+internal static partial class ControlFrame
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public static ReadOnlyMemory<byte> Resync(string reason, string stream) =>
-        Framed(JsonSerializer.SerializeToUtf8Bytes(new { type = "resync", reason, stream }, Json));
+        Framed(JsonSerializer.SerializeToUtf8Bytes(new ResyncMessage(reason, stream), FrameJson.Default.ResyncMessage));
 
     public static ReadOnlyMemory<byte> Position(StreamPosition position) =>
-        Framed(JsonSerializer.SerializeToUtf8Bytes(new { type = "position", position.Stream, position.Positions, position.RouteSet }, Json));
+        Framed(JsonSerializer.SerializeToUtf8Bytes(new PositionMessage(position), FrameJson.Default.PositionMessage));
 
     private static byte[] Framed(byte[] json)
     {
@@ -25,4 +24,31 @@ internal static class ControlFrame
         json.CopyTo(frame.AsSpan(headerLength));
         return frame;
     }
+
+    // Classes rather than positional records: properties are written in declaration order, and type comes first.
+    private sealed class ResyncMessage(string reason, string stream)
+    {
+        public string Type { get; } = "resync";
+
+        public string Reason { get; } = reason;
+
+        public string Stream { get; } = stream;
+    }
+
+    private sealed class PositionMessage(StreamPosition position)
+    {
+        public string Type { get; } = "position";
+
+        public string Stream => position.Stream;
+
+        public IReadOnlyList<RoutePosition> Positions => position.Positions;
+
+        public string RouteSet => position.RouteSet;
+    }
+
+    // Source-generated, so the frames are written the same under Native AOT, where reflection-based serialization is off.
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(ResyncMessage))]
+    [JsonSerializable(typeof(PositionMessage))]
+    private sealed partial class FrameJson : JsonSerializerContext;
 }
