@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the load benchmark (see benchmarks/README.md) and draws docs/perf/*.svg from its results. Arguments are passed
-# on, e.g. --scenario common --repeat 3; --aot (taken here) runs the server as a Native AOT binary instead.
+# Runs the load benchmark (see benchmarks/README.md) and draws docs/perf/*.svg from its results (CHARTS_DIR=… to draw
+# them elsewhere). Arguments are passed on, e.g. --scenario common --repeat 3; --aot (taken here) runs the server as a
+# Native AOT binary instead.
 #
 # 10,000 connections need as many file descriptors in this process and in the server it starts (which inherits the
 # limit), so the open-file limit is raised first: to 65535 when allowed, else to the hard limit.
@@ -45,9 +46,13 @@ if $aot; then
   args+=(--server-dll benchmarks/.cache/aot/PgNotifyHub.Server)
 fi
 
+# The tables as printed go next to the JSON (<name>.txt), and the charts from the JSON into docs/perf.
+mkdir -p "$(dirname "$json")"
 status=0
-dotnet run -c Release --project benchmarks/PgNotifyHub.LoadTest -- --bun "$bun" --json "$json" "${args[@]}" || status=$?
-if [[ -f $json ]] && command -v node >/dev/null; then
-  node benchmarks/charts.mjs "$json" docs/perf
+dotnet run -c Release --project benchmarks/PgNotifyHub.LoadTest -- --bun "$bun" --json "$json" "${args[@]}" 2>&1 | tee "${json%.json}.txt" || status=${PIPESTATUS[0]}
+if [[ -f $json ]]; then
+  command -v node >/dev/null || { echo "node is needed to draw the charts: apt-get install -y nodejs" >&2; exit 2; }
+  node benchmarks/charts.mjs "$json" "${CHARTS_DIR:-docs/perf}"
 fi
+echo "results: $json, tables: ${json%.json}.txt, charts: ${CHARTS_DIR:-docs/perf}/*.svg"
 exit "$status"
