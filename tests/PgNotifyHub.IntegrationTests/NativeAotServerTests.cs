@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using PgNotifyHub.IntegrationTests.Deployment;
 using PgNotifyHub.IntegrationTests.Infrastructure;
 
 namespace PgNotifyHub.IntegrationTests;
@@ -24,6 +25,19 @@ public sealed class NativeAotServerTests(PostgresFixture postgres, NativeAotServ
     [Fact]
     public void Native_AOT_publish_gives_no_trim_or_AOT_warning() =>
         Assert.Empty(aot.TrimAndAotWarnings);
+
+    [Fact]
+    public void The_AOT_image_recipe_runs_on_runtime_deps_with_the_port_user_and_environment_of_the_JIT_image()
+    {
+        var jit = DockerfileRecipe.Load(Repository.File("deploy/Dockerfile"));
+        var aot = DockerfileRecipe.Load(Repository.File("deploy/Dockerfile.aot"));
+
+        Assert.Equal("mcr.microsoft.com/dotnet/runtime-deps:10.0", aot.BaseImage);
+        Assert.Equal(jit.Environment, aot.Environment);
+        Assert.Equal(jit.ExposedPorts, aot.ExposedPorts);
+        Assert.Equal(jit.User, aot.User);
+        Assert.Equal(jit.WorkingDirectory, aot.WorkingDirectory);
+    }
 
     [Fact]
     public async Task Native_AOT_server_answers_version_and_help_with_every_nested_setting()
