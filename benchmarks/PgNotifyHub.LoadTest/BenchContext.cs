@@ -72,10 +72,29 @@ internal sealed class BenchContext : IAsyncDisposable
         return Server;
     }
 
+    /// <summary>Replaces the server under test with the reference bridge on Bun.</summary>
+    public async Task<BenchServer> StartBunAsync(CancellationToken cancellationToken)
+    {
+        await StopServerAsync();
+        var (bun, script) = Options.Bun ?? throw new InvalidOperationException("No Bun: pass --bun PATH (benchmarks/run.sh installs it).");
+        Server = await BenchServer.StartBunAsync(bun, script, PostgresConnectionString, Channel, ServerLogPath, cancellationToken);
+        return Server;
+    }
+
+    /// <summary>Stops the server under test; the next run that needs PgNotifyHub.Server starts it again.</summary>
+    public async Task StopServerAsync()
+    {
+        if (Server is not null)
+        {
+            await Server.DisposeAsync();
+            Server = null;
+        }
+    }
+
     /// <summary>A started server that has exited (crashed) is started again before the next run.</summary>
     public async Task<BenchServer> RunningServerAsync(CancellationToken cancellationToken)
     {
-        if (Server is null || Server.HasExited)
+        if (Server is null || Server.HasExited || Server.IsReference)
         {
             Console.WriteLine("  (the server is not running: starting it again)");
             return await StartOrAttachServerAsync(cancellationToken);

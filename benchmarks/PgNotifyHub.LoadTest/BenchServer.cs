@@ -42,6 +42,12 @@ internal sealed class BenchServer : IAsyncDisposable
     /// <summary>The server's process id, when known: CPU and memory are read from /proc/PID.</summary>
     public int? Pid { get; private set; }
 
+    /// <summary>For a started server: from starting its process to its first Healthy answer on /readyz (polled every 20 ms).</summary>
+    public double? StartupSeconds { get; private set; }
+
+    /// <summary>True for the reference bridge on Bun rather than PgNotifyHub.Server.</summary>
+    public bool IsReference { get; private init; }
+
     /// <summary>True when this benchmark started the server (and may restart it).</summary>
     public bool Owned => _process is not null;
 
@@ -91,57 +97,104 @@ internal sealed class BenchServer : IAsyncDisposable
         return settings;
     }
 
+    /// <summary>
+    /// Starts PgNotifyHub.Server: <c>dotnet PgNotifyHub.Server.dll</c>, or the native executable of a Native AOT publish
+    /// when <paramref name="serverPath"/> is not a dll.
+    /// </summary>
     public static async Task<BenchServer> StartAsync(
-        string assemblyPath,
+        string serverPath,
         string postgresConnectionString,
         string channel,
         IReadOnlyList<KeyValuePair<string, string>> extraSettings,
         string logPath,
         CancellationToken cancellationToken)
     {
-        if (!File.Exists(assemblyPath))
+        if (!File.Exists(serverPath))
         {
-            throw new InvalidOperationException($"The server assembly {assemblyPath} does not exist: build it, or pass --server-dll.");
+            throw new InvalidOperationException($"The server {serverPath} does not exist: build it, or pass --server-dll.");
         }
 
+        var native = !serverPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        return await StartProcessAsync(
+            isReference: false,
+            baseUri =>
+            {
+                var startInfo = new ProcessStartInfo(native ? serverPath : DotnetHost())
+                {
+                    // The content root is the working directory: appsettings.json is read from there.
+                    WorkingDirectory = Path.GetDirectoryName(serverPath)!,
+                };
+                if (!native)
+                {
+                    startInfo.ArgumentList.Add(serverPath);
+                }
+
+                startInfo.ArgumentList.Add("--urls");
+                startInfo.ArgumentList.Add(baseUri.ToString().TrimEnd('/'));
+                var environment = startInfo.Environment;
+                environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+                environment.Remove("DOTNET_ENVIRONMENT");
+                environment.Remove("ASPNETCORE_URLS");
+                environment["ConnectionStrings__Postgres"] = postgresConnectionString;
+                environment["PgNotifyHub__Channels__0"] = channel;
+                environment["Audiences__Source"] = "Default";
+                environment["Audiences__Default"] = NotifyGenerator.Audience;
+                // The benchmark measures delivery, not token validation: its clients connect without tokens.
+                environment["Authentication__AllowAnonymous"] = "true";
+                environment["Logging__LogLevel__Default"] = "Warning";
+                environment["Logging__Console__FormatterName"] = "simple";
+                foreach (var (name, value) in extraSettings)
+                {
+                    environment[name] = value;
+                }
+
+                return startInfo;
+            },
+            baseUri => $"PgNotifyHub.Server{(native ? " (Native AOT)" : "")} at {baseUri} ({serverPath})",
+            logPath,
+            cancellationToken);
+    }
+
+    /// <summary>Starts the reference bridge on Bun (benchmarks/reference/pgws-bun.js), every client in the bench audience.</summary>
+    public static Task<BenchServer> StartBunAsync(string bunPath, string scriptPath, string postgresConnectionString, string channel, string logPath, CancellationToken cancellationToken)
+    {
+        var postgres = new Npgsql.NpgsqlConnectionStringBuilder(postgresConnectionString);
+        var credentials = Uri.EscapeDataString(postgres.Username ?? "postgres") + (postgres.Password is { } password ? ":" + Uri.EscapeDataString(password) : "");
+        var databaseUrl = $"postgres://{credentials}@{postgres.Host}:{postgres.Port}/{Uri.EscapeDataString(postgres.Database ?? "postgres")}";
+        return StartProcessAsync(
+            isReference: true,
+            baseUri =>
+            {
+                var startInfo = new ProcessStartInfo(bunPath) { WorkingDirectory = Path.GetDirectoryName(scriptPath)! };
+                startInfo.ArgumentList.Add(scriptPath);
+                startInfo.Environment["PORT"] = baseUri.Port.ToString(CultureInfo.InvariantCulture);
+                startInfo.Environment["DATABASE_URL"] = databaseUrl;
+                startInfo.Environment["CHANNEL"] = channel;
+                startInfo.Environment["AUDIENCE"] = NotifyGenerator.Audience;
+                return startInfo;
+            },
+            baseUri => $"pgws bridge on Bun at {baseUri} ({bunPath} {scriptPath})",
+            logPath,
+            cancellationToken);
+    }
+
+    private static async Task<BenchServer> StartProcessAsync(bool isReference, Func<Uri, ProcessStartInfo> startInfoFor, Func<Uri, string> describe, string logPath, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
             var port = FreePort();
             var baseUri = new Uri($"http://127.0.0.1:{port}");
-            var startInfo = new ProcessStartInfo(DotnetHost())
-            {
-                // The content root is the working directory: appsettings.json is read from there.
-                WorkingDirectory = Path.GetDirectoryName(assemblyPath)!,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            startInfo.ArgumentList.Add(assemblyPath);
-            startInfo.ArgumentList.Add("--urls");
-            startInfo.ArgumentList.Add(baseUri.ToString().TrimEnd('/'));
-            var environment = startInfo.Environment;
-            environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            environment.Remove("DOTNET_ENVIRONMENT");
-            environment.Remove("ASPNETCORE_URLS");
-            environment["ConnectionStrings__Postgres"] = postgresConnectionString;
-            environment["PgNotifyHub__Channels__0"] = channel;
-            environment["Audiences__Source"] = "Default";
-            environment["Audiences__Default"] = NotifyGenerator.Audience;
-            // The benchmark measures delivery, not token validation: its clients connect without tokens.
-            environment["Authentication__AllowAnonymous"] = "true";
-            environment["Logging__LogLevel__Default"] = "Warning";
-            environment["Logging__Console__FormatterName"] = "simple";
-            foreach (var (name, value) in extraSettings)
-            {
-                environment[name] = value;
-            }
-
+            var startInfo = startInfoFor(baseUri);
+            startInfo.RedirectStandardOutput = true;
+            startInfo.RedirectStandardError = true;
+            startInfo.UseShellExecute = false;
             var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
             await log.WriteLineAsync($"---- {DateTime.UtcNow:O} starting {startInfo.FileName} {string.Join(' ', startInfo.ArgumentList)}");
             var process = new Process { StartInfo = startInfo };
-            var started = new BenchServer(baseUri, null, process, log, $"PgNotifyHub.Server at {baseUri} ({assemblyPath})");
+            var started = new BenchServer(baseUri, null, process, log, describe(baseUri)) { IsReference = isReference };
             process.OutputDataReceived += (_, line) => started.OnOutput(line.Data);
             process.ErrorDataReceived += (_, line) => started.OnOutput(line.Data);
+            var starting = Stopwatch.StartNew();
             process.Start();
             started.Pid = process.Id;
             process.BeginOutputReadLine();
@@ -149,6 +202,7 @@ internal sealed class BenchServer : IAsyncDisposable
             try
             {
                 await WaitUntilHealthyAsync(baseUri, process, logPath, cancellationToken);
+                started.StartupSeconds = starting.Elapsed.TotalSeconds;
                 return started;
             }
             catch (ServerExitedException) when (attempt < 3)
@@ -266,7 +320,7 @@ internal sealed class BenchServer : IAsyncDisposable
                 last = "timed out";
             }
 
-            await Task.Delay(100, cancellationToken);
+            await Task.Delay(20, cancellationToken);
         }
 
         throw new TimeoutException($"{baseUri}readyz was not Healthy within {StartTimeout.TotalSeconds:0} s; last answer: {last}.");

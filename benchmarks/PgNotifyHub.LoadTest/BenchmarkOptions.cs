@@ -12,8 +12,16 @@ internal sealed class BenchmarkOptions
            or: dotnet run -c Release --project benchmarks/PgNotifyHub.LoadTest -- [options]
 
         Scenarios
-          --scenario LIST          all (default), or a comma list of: bare, throughput, latency, idle-memory.
+          --scenario LIST          all (default), or a comma list of: bare, throughput, latency, common, idle-memory.
                                    bare runs first in every invocation: the other results are ratios to it.
+          --common LIST            common: CLIENTSxRATE runs, one NOTIFY per transaction at RATE/s in total
+                                   (default 100x1000,2000x50,10000x5,1000x200).
+          --common-systems LIST    common: websocket, signalr, bun (the reference bridge; needs --bun), listen (one
+                                   plain LISTEN at the first run's rate) (default websocket,signalr,bun,listen).
+          --common-duration S      common: seconds of sending per run (default 10).
+          --senders N              common: sending sessions (default 4).
+          --payload-bytes N        common: bytes of each JSON payload (default 100).
+          --bun PATH               the bun executable for the reference bridge (benchmarks/reference/pgws-bun.js).
           --transport T            websocket, signalr or both (default both).
           --clients N              clients per run (default: throughput 1, latency 100).
           --notifies M             notifies per bare/throughput run (default 100000).
@@ -22,6 +30,8 @@ internal sealed class BenchmarkOptions
           --duration S             latency: seconds of paced sending per run (default 10).
           --idle-websocket LIST    idle-memory: raw WebSocket connection counts, ascending (default 1000,10000).
           --idle-signalr LIST      idle-memory: SignalR connection counts, ascending (default 1000).
+          --gcdump DIR             idle-memory: a dotnet-gcdump of the server at its base and at every step, with its
+                                   report by type (DIR/<transport>-<connections>.gcdump and .txt).
           --repeat K               run each case K times; the summary shows median and min–max (default 1).
           --warmup M               notifies delivered to 10 clients of each transport before measuring, in runs of
                                    at most 5000 (default 15000).
@@ -36,7 +46,8 @@ internal sealed class BenchmarkOptions
           --server-url URL         target a running server (http://host:port) instead of starting one. It must listen
                                    on the bench channel (--channel) with every client in audience `bench`.
           --server-pid PID         its process id, for CPU and memory figures (same machine only).
-          --server-dll PATH        the PgNotifyHub.Server.dll to start (default: the one built with this project).
+          --server-dll PATH        the PgNotifyHub.Server.dll to start (default: the one built with this project), or
+                                   the executable of a Native AOT publish.
           --server-setting K=V     extra configuration for the started server (repeatable), passed as an environment
                                    variable, e.g. PgNotifyHub__SendQueueCapacity=16384 or DOTNET_gcServer=0.
           --channel NAME           the channel the server listens on (default pgnotifyhub_bench).
@@ -50,7 +61,9 @@ internal sealed class BenchmarkOptions
         2 when setup failed, 64 on a bad command line, 130 when interrupted.
         """;
 
-    public static readonly string[] AllScenarios = ["bare", "throughput", "latency", "idle-memory"];
+    public static readonly string[] AllScenarios = ["bare", "throughput", "latency", "common", "idle-memory"];
+
+    public static readonly string[] AllCommonSystems = ["websocket", "signalr", CommonCase.Bun, CommonCase.Listen];
 
     public IReadOnlyList<string> Scenarios { get; private set; } = AllScenarios;
 
@@ -69,6 +82,21 @@ internal sealed class BenchmarkOptions
     public IReadOnlyList<int> IdleWebSocketCounts { get; private set; } = [1_000, 10_000];
 
     public IReadOnlyList<int> IdleSignalRCounts { get; private set; } = [1_000];
+
+    public IReadOnlyList<(int Clients, int Rate)> CommonRuns { get; private set; } = [(100, 1_000), (2_000, 50), (10_000, 5), (1_000, 200)];
+
+    public IReadOnlyList<string> CommonSystems { get; private set; } = AllCommonSystems;
+
+    public TimeSpan CommonDuration { get; private set; } = TimeSpan.FromSeconds(10);
+
+    public int SenderSessions { get; private set; } = 4;
+
+    public int PayloadBytes { get; private set; } = 100;
+
+    /// <summary>The bun executable and the bridge's script, when the Bun reference runs.</summary>
+    public (string Executable, string Script)? Bun { get; private set; }
+
+    public string? GcDumpDirectory { get; private set; }
 
     public int Repeat { get; private set; } = 1;
 
@@ -93,6 +121,9 @@ internal sealed class BenchmarkOptions
     public string? JsonPath { get; private set; }
 
     public bool ShowHelp { get; private set; }
+
+    /// <summary>The Bun reference was asked for (the default) but no --bun was given.</summary>
+    public bool BunMissing { get; private set; }
 
     public int ThroughputClients => Clients ?? 1;
 
@@ -143,6 +174,28 @@ internal sealed class BenchmarkOptions
                     break;
                 case "--idle-signalr":
                     options.IdleSignalRCounts = Ascending(name, PositiveList(name, Value()));
+                    break;
+                case "--common":
+                    options.CommonRuns = ParseCommonRuns(name, Value());
+                    break;
+                case "--common-systems":
+                    options.CommonSystems = ParseCommonSystems(name, Value());
+                    break;
+                case "--common-duration":
+                    options.CommonDuration = TimeSpan.FromSeconds(Positive(name, Value()));
+                    break;
+                case "--senders":
+                    options.SenderSessions = Positive(name, Value());
+                    break;
+                case "--payload-bytes":
+                    options.PayloadBytes = Positive(name, Value());
+                    break;
+                case "--bun":
+                    var bun = Path.GetFullPath(Value());
+                    options.Bun = File.Exists(bun) ? (bun, ReferenceScript()) : throw new UsageException($"{name}: {bun} does not exist.");
+                    break;
+                case "--gcdump":
+                    options.GcDumpDirectory = Path.GetFullPath(Value());
                     break;
                 case "--repeat":
                     options.Repeat = Positive(name, Value());
@@ -195,6 +248,13 @@ internal sealed class BenchmarkOptions
             throw new UsageException("--batch must not exceed --notifies.");
         }
 
+        if (options.Runs("common") && options.CommonSystems.Contains(CommonCase.Bun) && options.Bun is null)
+        {
+            // Without Bun the reference row is left out, and the report says so; run.sh always passes it.
+            options.CommonSystems = [.. options.CommonSystems.Where(system => system != CommonCase.Bun)];
+            options.BunMissing = true;
+        }
+
         options.PostgresSettings = postgresSettings;
         options.ServerSettings = serverSettings;
         return options;
@@ -220,6 +280,34 @@ internal sealed class BenchmarkOptions
 
         return scenarios.Length > 0 ? scenarios : throw new UsageException("--scenario is empty.");
     }
+
+    private static (int Clients, int Rate)[] ParseCommonRuns(string name, string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(run => run.Split('x', '@') is [var clients, var rate]
+                ? (Positive(name, clients), Positive(name, rate))
+                : throw new UsageException($"{name} takes CLIENTSxRATE items, e.g. 100x1000, not '{run}'."))
+            .ToArray() is { Length: > 0 } runs ? runs : throw new UsageException($"{name} needs at least one run.");
+
+    private static string[] ParseCommonSystems(string name, string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(system => AllCommonSystems.Contains(system.ToLowerInvariant())
+                ? system.ToLowerInvariant()
+                : throw new UsageException($"{name}: unknown system '{system}'; use {string.Join(", ", AllCommonSystems)}."))
+            .ToArray() is { Length: > 0 } systems ? systems : throw new UsageException($"{name} needs at least one system.");
+
+    /// <summary>The root of the repository this was built from; else the current directory.</summary>
+    public static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "PgNotifyHub.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    private static string ReferenceScript() => Path.Combine(RepositoryRoot(), "benchmarks", "reference", "pgws-bun.js");
 
     private static int Positive(string name, string text) =>
         int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0

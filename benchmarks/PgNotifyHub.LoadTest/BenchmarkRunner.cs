@@ -53,7 +53,8 @@ internal static class BenchmarkRunner
             await DescribePostgresAsync(connectionString, document, cancellationToken);
             context = new BenchContext(options, connectionString, cluster, serverLogPath);
 
-            if (options.Scenarios.Any(scenario => scenario != "bare"))
+            ResolveServer(context, options, document);
+            if (options.Scenarios.Any(scenario => scenario is "throughput" or "latency"))
             {
                 await StartServerAsync(context, options, document, cancellationToken);
             }
@@ -62,6 +63,11 @@ internal static class BenchmarkRunner
             Console.WriteLine();
             Console.WriteLine("== Runs");
             exitCode = await RunDeliveryCasesAsync(context, options, document, cancellationToken);
+            if (options.Runs("common"))
+            {
+                exitCode = Math.Max(exitCode, await RunCommonAsync(context, options, document, cancellationToken));
+            }
+
             if (options.Runs("idle-memory"))
             {
                 exitCode = Math.Max(exitCode, await RunIdleMemoryAsync(context, options, document, cancellationToken));
@@ -94,6 +100,7 @@ internal static class BenchmarkRunner
 
         document.FinishedAt = DateTimeOffset.UtcNow;
         Report.WriteDeliveryTables(Console.Out, document.DeliveryRuns);
+        Report.WriteCommonTables(Console.Out, document.CommonRuns);
         Report.WriteIdleMemoryTable(Console.Out, document.IdleMemory);
         Report.WriteSummary(Console.Out, document, options.Repeat);
         await Report.WriteJsonAsync(jsonPath, document, CancellationToken.None);
@@ -108,17 +115,24 @@ internal static class BenchmarkRunner
         return exitCode;
     }
 
-    private static async Task StartServerAsync(BenchContext context, BenchmarkOptions options, ReportDocument document, CancellationToken cancellationToken)
+    private static void ResolveServer(BenchContext context, BenchmarkOptions options, ReportDocument document)
     {
         if (options.ServerUrl is null)
         {
             context.ServerAssembly = options.ServerAssembly ?? BenchServer.BuiltAssemblyPath() ?? throw new InvalidOperationException(
                 "The server's assembly path was not recorded at build time: pass --server-dll.");
+            document.Server["server path"] = context.ServerAssembly;
             foreach (var (name, value) in BenchServer.GcSettings(context.ServerAssembly, options.ServerSettings))
             {
                 document.ServerGcSettings[name] = value;
             }
+        }
+    }
 
+    private static async Task StartServerAsync(BenchContext context, BenchmarkOptions options, ReportDocument document, CancellationToken cancellationToken)
+    {
+        if (options.ServerUrl is null)
+        {
             Progress($"starting {context.ServerAssembly}");
         }
 
@@ -203,6 +217,59 @@ internal static class BenchmarkRunner
         return exitCode;
     }
 
+    private static async Task<int> RunCommonAsync(BenchContext context, BenchmarkOptions options, ReportDocument document, CancellationToken cancellationToken)
+    {
+        if (options.BunMissing)
+        {
+            document.Errors.Add("the Bun reference was left out: no --bun (benchmarks/run.sh installs Bun and passes it)");
+            Progress("common: no --bun, so no Bun reference rows");
+        }
+
+        // The bare LISTEN row once, at the first run's rate; every other system at every size.
+        var cases = new List<CommonCase>();
+        foreach (var (clients, rate) in options.CommonRuns)
+        {
+            cases.AddRange(options.CommonSystems
+                .Where(system => system != CommonCase.Listen)
+                .Select(system => new CommonCase(system, clients, rate, options.CommonDuration)));
+        }
+
+        if (options.CommonSystems.Contains(CommonCase.Listen))
+        {
+            cases.Insert(0, new CommonCase(CommonCase.Listen, 1, options.CommonRuns[0].Rate, options.CommonDuration));
+        }
+
+        var exitCode = 0;
+        for (var repetition = 1; repetition <= options.Repeat; repetition++)
+        {
+            foreach (var commonCase in cases)
+            {
+                Progress($"rep {repetition}/{options.Repeat} common {commonCase.Label}: running (load {ProcFs.LoadAverage()})");
+                var result = await CommonShapeScenario.RunAsync(context, commonCase, repetition, cancellationToken);
+                document.CommonRuns.Add(result);
+                Progress($"rep {repetition}/{options.Repeat} common {commonCase.Label}: " + (result.Error is null
+                    ? $"{result.DeliveriesReceived:N0}/{result.DeliveriesExpected:N0} received, {result.DeliveriesPerSecond:N0} deliveries/s, "
+                      + $"p50 {Report.Number(result.LatencyP50Ms, "F1")} p99 {Report.Number(result.LatencyP99Ms, "F1")} ms, "
+                      + $"server {Report.Number(result.ServerCpuMicrosecondsPerDelivery, "F2")} us/delivery, "
+                      + $"idle {Report.Number(result.KibPerIdleConnection, "F1")} KiB/conn, bench CPU {result.LoadGeneratorCpuPercent:F0}%"
+                      + (result.LoadGeneratorSaturated is { } saturated ? $" (SATURATED: {saturated})" : "") + $", load {result.LoadAverageEnd}"
+                    : "ERROR " + result.Error));
+                if (result.Error is not null)
+                {
+                    exitCode = 1;
+                }
+            }
+        }
+
+        // The runs after these need PgNotifyHub.Server again, not the reference.
+        if (context.Server is { IsReference: true })
+        {
+            await context.StopServerAsync();
+        }
+
+        return exitCode;
+    }
+
     private static async Task<int> RunIdleMemoryAsync(BenchContext context, BenchmarkOptions options, ReportDocument document, CancellationToken cancellationToken)
     {
         var exitCode = 0;
@@ -274,6 +341,8 @@ internal static class BenchmarkRunner
         described["notifies"] = $"{options.Notifies:N0} per bare/throughput run, {options.BatchSize} per statement";
         described["latency"] = $"{string.Join(", ", options.Rates.Select(rate => rate.ToString("N0", CultureInfo.InvariantCulture)))} notifies/s for {options.Duration.TotalSeconds:0} s, one statement per 10 ms";
         described["idle-memory"] = $"websocket {string.Join(", ", options.IdleWebSocketCounts)}; signalr {string.Join(", ", options.IdleSignalRCounts)}";
+        described["common"] = $"{string.Join(", ", options.CommonRuns.Select(run => $"{run.Clients}x{run.Rate}/s"))} for {options.CommonDuration.TotalSeconds:0} s; "
+            + $"systems {string.Join(", ", options.CommonSystems)}; one NOTIFY per transaction from {options.SenderSessions} sessions, {options.PayloadBytes}-byte payloads";
         described["repeat"] = options.Repeat.ToString(CultureInfo.InvariantCulture);
         described["warm-up"] = $"{options.Warmup:N0} notifies";
         described["drain timeout"] = $"{options.DrainTimeout.TotalSeconds:0} s";
@@ -302,18 +371,8 @@ internal static class BenchmarkRunner
         return builder.ConnectionString;
     }
 
-    // benchmarks/results/ of the repository this was built from; else ./benchmarks/results.
-    private static string DefaultJsonPath(DateTimeOffset startedAt)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "PgNotifyHub.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        var root = directory?.FullName ?? Directory.GetCurrentDirectory();
-        return Path.Combine(root, "benchmarks", "results", startedAt.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "Z.json");
-    }
+    private static string DefaultJsonPath(DateTimeOffset startedAt) =>
+        Path.Combine(BenchmarkOptions.RepositoryRoot(), "benchmarks", "results", startedAt.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "Z.json");
 
     private static void Progress(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 }

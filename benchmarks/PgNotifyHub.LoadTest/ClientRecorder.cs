@@ -13,6 +13,7 @@ internal sealed class ClientRecorder
 {
     private readonly long _firstSequence;
     private readonly long[] _receivedAt;
+    private readonly long[] _sentAt;
     private readonly long _runId;
     private readonly ReadinessBarrier? _readiness;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -24,11 +25,15 @@ internal sealed class ClientRecorder
         _runId = runId;
         _firstSequence = firstSequence;
         _receivedAt = new long[expected];
+        _sentAt = new long[expected];
         _readiness = readiness;
     }
 
     /// <summary>Stopwatch timestamps by index (sequence − first); 0 where nothing arrived.</summary>
     public ReadOnlySpan<long> ReceivedAt => _receivedAt;
+
+    /// <summary>The send timestamps the payloads carried, by index; 0 where none did (batched scenarios).</summary>
+    public ReadOnlySpan<long> SentAt => _sentAt;
 
     public int Received { get; private set; }
 
@@ -48,7 +53,10 @@ internal sealed class ClientRecorder
     /// <summary>Why the connection ended before the client was disposed, if it did.</summary>
     public string? Failure { get; private set; }
 
-    public void OnSequence(long sequence, long timestamp)
+    /// <param name="sequence">The message's sequence number.</param>
+    /// <param name="timestamp">When it was received (Stopwatch ticks).</param>
+    /// <param name="sentAt">The send time its payload carried (Stopwatch ticks: CLOCK_MONOTONIC, the same in every process of the machine), or 0.</param>
+    public void OnSequence(long sequence, long timestamp, long sentAt = 0)
     {
         var index = sequence - _firstSequence;
         if ((ulong)index >= (ulong)_receivedAt.Length)
@@ -64,6 +72,7 @@ internal sealed class ClientRecorder
         }
 
         _receivedAt[index] = timestamp;
+        _sentAt[index] = sentAt;
         Received++;
         LastReceivedAt = timestamp;
         if (index < _lastIndex)

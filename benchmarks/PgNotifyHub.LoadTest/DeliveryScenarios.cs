@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Npgsql;
 
 namespace PgNotifyHub.LoadTest;
 
@@ -111,52 +110,20 @@ internal static class DeliveryScenarios
         var firstSequence = context.AllocateSequences(deliveryCase.Notifies);
         var readiness = new ReadinessBarrier(1);
         var recorder = new ClientRecorder(runId, firstSequence, deliveryCase.Notifies, readiness);
-        var builder = new NpgsqlConnectionStringBuilder(context.PostgresConnectionString) { ApplicationName = "pgnotifyhub-bench-bare" };
-        await using (var listener = new NpgsqlConnection(builder.ConnectionString))
+        var listener = await ListenBenchClient.ConnectAsync(context.PostgresConnectionString, context.BareChannel, recorder, cancellationToken);
+        var measured = false;
+        try
         {
-            await listener.OpenAsync(cancellationToken);
-            listener.Notification += (_, notification) => MessageReader.ReadNotifyPayload(notification.Payload, recorder, Stopwatch.GetTimestamp());
-            await using (var listen = new NpgsqlCommand($"LISTEN \"{context.BareChannel}\"", listener))
+            await WaitUntilReadyAsync(generator, context.BareChannel, runId, readiness, [recorder], cancellationToken);
+            measured = true;
+            await MeasureAsync(context, deliveryCase, generator, context.BareChannel, runId, firstSequence, [recorder], context.Server, result, cancellationToken);
+        }
+        finally
+        {
+            await listener.DisposeAsync();
+            if (measured)
             {
-                await listen.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            using var stopListening = new CancellationTokenSource();
-            var listening = Task.Run(
-                async () =>
-                {
-                    try
-                    {
-                        while (true)
-                        {
-                            await listener.WaitAsync(stopListening.Token);
-                        }
-                    }
-                    catch (Exception) when (stopListening.IsCancellationRequested)
-                    {
-                        // Stopped after the run.
-                    }
-                    catch (Exception exception)
-                    {
-                        recorder.OnConnectionEnded($"{exception.GetType().Name}: {exception.Message}");
-                    }
-                },
-                CancellationToken.None);
-            var measured = false;
-            try
-            {
-                await WaitUntilReadyAsync(generator, context.BareChannel, runId, readiness, [recorder], cancellationToken);
-                measured = true;
-                await MeasureAsync(context, deliveryCase, generator, context.BareChannel, runId, firstSequence, [recorder], context.Server, result, cancellationToken);
-            }
-            finally
-            {
-                await stopListening.CancelAsync();
-                await listening;
-                if (measured)
-                {
-                    Summarise(result, deliveryCase, [recorder], firstSequence);
-                }
+                Summarise(result, deliveryCase, [recorder], firstSequence);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PgNotifyHub.IntegrationTests.Infrastructure;
 
 namespace PgNotifyHub.LoadTest;
 
@@ -49,6 +50,10 @@ internal static class IdleMemoryScenario
 
         await DeliveryScenarios.WaitUntilServerDrainedAsync(context, server, cancellationToken);
         var (baseline, _) = pid is { } basePid ? await SettleAsync(basePid, cancellationToken) : (null, 0);
+        if (pid is { } dumpPid)
+        {
+            await GcDumpAsync(context, dumpPid, $"{transport.Name()}-0", cancellationToken);
+        }
         var runId = context.NextRunId();
         var readiness = new ReadinessBarrier(counts[^1]);
         var clients = new ClientSet(transport, server);
@@ -102,6 +107,7 @@ internal static class IdleMemoryScenario
                     }
 
                     previousStep = settled is { } reading ? (reading, result.ConnectionsOpen) : null;
+                    await GcDumpAsync(context, stepPid, $"{transport.Name()}-{result.ConnectionsOpen}", cancellationToken);
                 }
 
                 if (result.ConnectFailures > 0 || result.Error is not null)
@@ -130,6 +136,27 @@ internal static class IdleMemoryScenario
         }
 
         return readiness.Ready;
+    }
+
+    /// <summary>
+    /// With --gcdump DIR: the server's managed heap, by type, at this step (dotnet-gcdump, a local tool of the repository:
+    /// <c>dotnet tool restore</c>). Collecting forces a full collection, so it is taken after the step's RSS was read.
+    /// </summary>
+    private static async Task GcDumpAsync(BenchContext context, int pid, string name, CancellationToken cancellationToken)
+    {
+        if (context.Options.GcDumpDirectory is not { } directory)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(directory);
+        var dump = Path.Combine(directory, name + ".gcdump");
+        var root = BenchmarkOptions.RepositoryRoot();
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        await ProcessRunner.RunAsync(dotnet, ["tool", "run", "dotnet-gcdump", "collect", "-p", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", dump], TimeSpan.FromMinutes(2), cancellationToken, root);
+        var report = await ProcessRunner.RunAsync(dotnet, ["tool", "run", "dotnet-gcdump", "report", dump], TimeSpan.FromMinutes(2), cancellationToken, root);
+        await File.WriteAllTextAsync(Path.ChangeExtension(dump, ".txt"), report, cancellationToken);
+        Console.WriteLine($"  gcdump: {dump} (by type: {Path.ChangeExtension(dump, ".txt")})");
     }
 
     /// <summary>Samples VmRSS every 500 ms until two samples differ by less than 1 %, or for at most 10 s.</summary>

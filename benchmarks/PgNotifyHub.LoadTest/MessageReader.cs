@@ -4,9 +4,10 @@ using System.Text.Json;
 namespace PgNotifyHub.LoadTest;
 
 /// <summary>
-/// Reads the benchmark's payloads, <c>{"i":SEQ,"b":BATCH}</c>, <c>{"end":RUN}</c> and <c>{"probe":RUN}</c>, from
-/// what each kind of client receives, with no allocation of its own. Only the sequence number is read: the batch of a
-/// message follows from it (the generator records each batch's first sequence number and commit time).
+/// Reads the benchmark's payloads, <c>{"i":SEQ,"b":BATCH}</c>, <c>{"i":SEQ,"t":SENT,"p":"…"}</c>, <c>{"end":RUN}</c> and
+/// <c>{"probe":RUN}</c>, from what each kind of client receives, with no allocation of its own. The batch of a batched
+/// message follows from its sequence number (the generator records each batch's first sequence number and commit
+/// time); a message sent one per transaction carries its send time.
 /// </summary>
 internal static class MessageReader
 {
@@ -24,9 +25,10 @@ internal static class MessageReader
         }
 
         var payload = frame[prefix.Length..];
-        if (payload.StartsWith("i\":"u8) && Utf8Parser.TryParse(payload[3..], out long sequence, out _))
+        if (payload.StartsWith("i\":"u8) && Utf8Parser.TryParse(payload[3..], out long sequence, out var digits))
         {
-            recorder.OnSequence(sequence, timestamp);
+            var rest = payload[(3 + digits)..];
+            recorder.OnSequence(sequence, timestamp, rest.StartsWith(",\"t\":"u8) && Utf8Parser.TryParse(rest[5..], out long sentAt, out _) ? sentAt : 0);
         }
         else if (payload.StartsWith("end\":"u8) && Utf8Parser.TryParse(payload[5..], out long endRun, out _))
         {
@@ -51,7 +53,7 @@ internal static class MessageReader
         }
         else if (payload.TryGetProperty("i"u8, out var sequence) && sequence.TryGetInt64(out var sequenceValue))
         {
-            recorder.OnSequence(sequenceValue, timestamp);
+            recorder.OnSequence(sequenceValue, timestamp, payload.TryGetProperty("t"u8, out var sent) && sent.TryGetInt64(out var sentAt) ? sentAt : 0);
         }
         else if (payload.TryGetProperty("end"u8, out var endRun) && endRun.TryGetInt64(out var endRunValue))
         {
@@ -72,15 +74,16 @@ internal static class MessageReader
     {
         var comma = notifyPayload.IndexOf(',', StringComparison.Ordinal);
         var payload = comma < 0 ? ReadOnlySpan<char>.Empty : notifyPayload.AsSpan(comma + 1);
-        if (payload.StartsWith("{\"i\":", StringComparison.Ordinal) && TryParseLeadingInt64(payload[5..], out var sequence))
+        if (payload.StartsWith("{\"i\":", StringComparison.Ordinal) && TryParseLeadingInt64(payload[5..], out var sequence, out var digits))
         {
-            recorder.OnSequence(sequence, timestamp);
+            var rest = payload[(5 + digits)..];
+            recorder.OnSequence(sequence, timestamp, rest.StartsWith(",\"t\":", StringComparison.Ordinal) && TryParseLeadingInt64(rest[5..], out var sentAt, out _) ? sentAt : 0);
         }
-        else if (payload.StartsWith("{\"end\":", StringComparison.Ordinal) && TryParseLeadingInt64(payload[7..], out var endRun))
+        else if (payload.StartsWith("{\"end\":", StringComparison.Ordinal) && TryParseLeadingInt64(payload[7..], out var endRun, out _))
         {
             recorder.OnEnd(endRun);
         }
-        else if (payload.StartsWith("{\"probe\":", StringComparison.Ordinal) && TryParseLeadingInt64(payload[9..], out var probeRun))
+        else if (payload.StartsWith("{\"probe\":", StringComparison.Ordinal) && TryParseLeadingInt64(payload[9..], out var probeRun, out _))
         {
             recorder.OnProbe(probeRun);
         }
@@ -90,9 +93,9 @@ internal static class MessageReader
         }
     }
 
-    private static bool TryParseLeadingInt64(ReadOnlySpan<char> text, out long value)
+    private static bool TryParseLeadingInt64(ReadOnlySpan<char> text, out long value, out int length)
     {
-        var length = 0;
+        length = 0;
         while (length < text.Length && char.IsAsciiDigit(text[length]))
         {
             length++;

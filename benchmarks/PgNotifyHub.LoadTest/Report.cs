@@ -83,6 +83,59 @@ internal static class Report
         }
     }
 
+    /// <summary>The common shape: one table of every run, then (with repeats) the medians per case.</summary>
+    public static void WriteCommonTables(TextWriter writer, IReadOnlyList<CommonResult> runs)
+    {
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        writer.WriteLine();
+        writer.WriteLine("== Common shape: one NOTIFY per transaction (latency: send -> received, ms; server = the bridge's process)");
+        var table = new TextTable(
+            "case", "rep", "sent/s", "deliv/s", "lost", "p50", "p99", "p99.9", "srv us/deliv", "srv CPU %", "startup s", "start MiB", "base MiB",
+            "KiB/idle conn", "bench CPU %", "load start -> end");
+        foreach (var run in runs)
+        {
+            table.Add(
+                run.Case + (run.LoadGeneratorSaturated is null ? "" : " !"), Integer(run.Repetition), Number(run.NotifiesPerSecond, "N0"), Number(run.DeliveriesPerSecond, "N0"),
+                Integer(run.Lost), Number(run.LatencyP50Ms, "F1"), Number(run.LatencyP99Ms, "F1"), Number(run.LatencyP999Ms, "F1"),
+                Number(run.ServerCpuMicrosecondsPerDelivery, "F2"), Number(run.ServerCpuSeconds / run.WallSeconds * 100, "F0"), Number(run.ServerStartupSeconds, "F2"),
+                Number(run.ServerRssAtStartMib, "F1"), Number(run.ServerRssBaseMib, "F1"), Number(run.KibPerIdleConnection, "F1"),
+                Number(run.LoadGeneratorCpuPercent, "F0"), $"{run.LoadAverageStart} -> {run.LoadAverageEnd}");
+        }
+
+        table.Write(writer);
+        foreach (var run in runs.Where(run => run.Error is not null || run.ClientsDisconnected > 0 || run.LoadGeneratorSaturated is not null || run.ServerWarnings > 0))
+        {
+            writer.WriteLine($"  note {run.Case} rep {run.Repetition}:"
+                + (run.Error is null ? "" : $" ERROR {run.Error};")
+                + (run.LoadGeneratorSaturated is null ? "" : $" ! the load generator may have limited this run: {run.LoadGeneratorSaturated};")
+                + (run.ClientsDisconnected > 0 ? $" {run.ClientsDisconnected} client(s) disconnected, first: {run.FirstDisconnect};" : "")
+                + (run.ServerWarnings > 0 ? $" {run.ServerWarnings} server warning(s), see the server log;" : ""));
+        }
+
+        if (runs.Max(run => run.Repetition) <= 1)
+        {
+            return;
+        }
+
+        writer.WriteLine();
+        writer.WriteLine("== Common shape, median (min-max) per case");
+        var summary = new TextTable("case", "runs", "deliv/s", "p50 ms", "p99 ms", "srv us/deliv", "KiB/idle conn", "lost (sum)");
+        foreach (var group in runs.Where(run => run.Error is null).GroupBy(run => run.Case))
+        {
+            var grouped = group.ToList();
+            summary.Add(
+                group.Key, Integer(grouped.Count), Spread(grouped.Select(run => (double?)run.DeliveriesPerSecond), "N0"), Spread(grouped.Select(run => run.LatencyP50Ms), "F1"),
+                Spread(grouped.Select(run => run.LatencyP99Ms), "F1"), Spread(grouped.Select(run => run.ServerCpuMicrosecondsPerDelivery), "F2"),
+                Spread(grouped.Select(run => run.KibPerIdleConnection), "F1"), Integer(grouped.Sum(run => run.Lost)));
+        }
+
+        summary.Write(writer);
+    }
+
     public static void WriteIdleMemoryTable(TextWriter writer, IReadOnlyList<IdleMemoryResult> steps)
     {
         if (steps.Count == 0)

@@ -27,6 +27,8 @@ internal sealed class ReportDocument
 
     public List<DeliveryResult> DeliveryRuns { get; } = [];
 
+    public List<CommonResult> CommonRuns { get; } = [];
+
     public List<IdleMemoryResult> IdleMemory { get; } = [];
 
     public List<Dictionary<string, string>> Summary { get; } = [];

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -9,6 +10,9 @@ namespace PgNotifyHub.Client;
 /// </summary>
 public sealed class PgNotifyHubMessage
 {
+    private const string RowsByReflection =
+        "Rows are read with reflection-based serialization; under trimming or Native AOT pass a JsonTypeInfo<TRow> from a JsonSerializerContext.";
+
     /// <summary>Creates a message, e.g. to test an application's handler.</summary>
     /// <param name="channel">The PostgreSQL channel.</param>
     /// <param name="audience">The audience it was sent to.</param>
@@ -114,6 +118,8 @@ public sealed class PgNotifyHubMessage
     /// A row does not fit <typeparamref name="TRow"/> or is deeper than 64 levels, or a change has an <c>op</c> this version
     /// does not know.
     /// </exception>
+    [RequiresUnreferencedCode(RowsByReflection)]
+    [RequiresDynamicCode(RowsByReflection)]
     public bool TryGetRowChanges<TRow>(string table, out IReadOnlyList<PgRowChange<TRow>> changes) =>
         TryGetRowChanges(table, PgRowChange<TRow>.DefaultSerializerOptions, out changes);
 
@@ -128,6 +134,8 @@ public sealed class PgNotifyHubMessage
     /// <returns><see langword="false"/> when the payload is not a row-change message of <paramref name="table"/>.</returns>
     /// <exception cref="ArgumentException"><paramref name="table"/> is <see langword="null"/> or empty.</exception>
     /// <exception cref="JsonException">A row does not fit <typeparamref name="TRow"/>, or a change has an <c>op</c> this version does not know.</exception>
+    [RequiresUnreferencedCode(RowsByReflection)]
+    [RequiresDynamicCode(RowsByReflection)]
     public bool TryGetRowChanges<TRow>(string table, JsonSerializerOptions? options, out IReadOnlyList<PgRowChange<TRow>> changes) =>
         PgRowChange<TRow>.TryRead(Payload, table, row => row.Deserialize<TRow>(options), out changes);
 

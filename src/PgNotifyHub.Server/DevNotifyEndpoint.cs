@@ -46,7 +46,9 @@ internal static partial class DevNotifyEndpoint
             // Tells its connections apart from the listener's in pg_stat_activity.
             ApplicationName = "PgNotifyHub dev sender",
         };
-        var dataSource = NpgsqlDataSource.Create(connection);
+        // Slim, as the library's own data sources are: it sends two text parameters, and the full builder would bring
+        // every type Npgsql knows into the Native AOT binary.
+        var dataSource = new NpgsqlSlimDataSourceBuilder(connection.ConnectionString).EnableTransportSecurity().EnableIntegratedSecurity().Build();
         app.Lifetime.ApplicationStopped.Register(dataSource.Dispose);
         LogEnabled(app.Logger, Pattern);
 

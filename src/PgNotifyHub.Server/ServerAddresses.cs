@@ -30,7 +30,7 @@ internal static class ServerAddresses
     public static bool IsBindingFailure(Exception exception) =>
         exception is IOException { InnerException: AddressInUseException }
         || new StackTrace(exception).GetFrames().Any(frame =>
-            frame.GetMethod()?.DeclaringType?.Namespace?.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal) == true);
+            DiagnosticMethodInfo.Create(frame)?.DeclaringTypeName.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true);
 
     /// <summary>What an operator reads when Kestrel cannot listen: the address, why, and the settings that choose it.</summary>
     public static string BindingFailure(Exception exception, IConfiguration configuration)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -11,6 +12,9 @@ namespace PgNotifyHub;
 /// </summary>
 public sealed class PgNotification
 {
+    private const string RowsByReflection =
+        "Rows are read with reflection-based serialization; under trimming or Native AOT pass a JsonTypeInfo<TRow> from a JsonSerializerContext.";
+
     // The parser accepted the payload at any depth, as PostgreSQL does.
     private static readonly JsonDocumentOptions AnyDepth = new() { MaxDepth = int.MaxValue };
 
@@ -81,6 +85,8 @@ public sealed class PgNotification
     /// A row does not fit <typeparamref name="TRow"/> or is deeper than 64 levels, or a change has an <c>op</c> this version
     /// does not know.
     /// </exception>
+    [RequiresUnreferencedCode(RowsByReflection)]
+    [RequiresDynamicCode(RowsByReflection)]
     public bool TryGetRowChanges<TRow>(string table, out IReadOnlyList<PgRowChange<TRow>> changes) =>
         TryGetRowChanges(table, PgRowChange<TRow>.DefaultSerializerOptions, out changes);
 
@@ -95,6 +101,8 @@ public sealed class PgNotification
     /// <returns><see langword="false"/> when the payload is not a row-change message of <paramref name="table"/>.</returns>
     /// <exception cref="ArgumentException"><paramref name="table"/> is <see langword="null"/> or empty.</exception>
     /// <exception cref="JsonException">A row does not fit <typeparamref name="TRow"/>, or a change has an <c>op</c> this version does not know.</exception>
+    [RequiresUnreferencedCode(RowsByReflection)]
+    [RequiresDynamicCode(RowsByReflection)]
     public bool TryGetRowChanges<TRow>(string table, JsonSerializerOptions? options, out IReadOnlyList<PgRowChange<TRow>> changes) =>
         PgRowChange<TRow>.TryRead(JsonElement.Parse(Payload.Span, AnyDepth), table, row => row.Deserialize<TRow>(options), out changes);
 

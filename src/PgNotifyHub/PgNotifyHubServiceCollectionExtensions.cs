@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -64,6 +65,17 @@ public static class PgNotifyHubServiceCollectionExtensions
         {
             hub.SupportedProtocols = [JsonProtocolName];
             hub.MaximumReceiveMessageSize = options.Value.MaxClientMessageSize;
+        });
+        // The arguments' contracts, for when reflection cannot supply them: under Native AOT, or when the application set
+        // resolvers of its own (an empty chain means the reflection-based one). After the application's configuration,
+        // and first, so they are found whatever else the chain holds.
+        services.AddOptions<JsonHubProtocolOptions>().PostConfigure(json =>
+        {
+            var chain = json.PayloadSerializerOptions.TypeInfoResolverChain;
+            if (!JsonSerializer.IsReflectionEnabledByDefault || chain.Count > 0)
+            {
+                chain.Insert(0, HubMessages.ArgumentJson.Default);
+            }
         });
         services.AddSingleton<ConnectionLimit>();
         services.AddSingleton<OriginPolicy>();

@@ -12,18 +12,15 @@ internal sealed record ServerSettings(
     public static ServerSettings Read(IConfiguration configuration)
     {
         SettingsCheck.Check(configuration);
+        // One call per type, not a generic helper: the binding generator writes code for the calls it sees with their types.
         return new(
-            Bind<AudiencesSettings>(configuration, AudiencesSettings.SectionName),
-            Bind<AuthenticationSettings>(configuration, AuthenticationSettings.SectionName),
-            Bind<PathsSettings>(configuration, PathsSettings.SectionName),
-            Bind<TopicsSettings>(configuration, TopicsSettings.SectionName),
-            Bind<DevNotifySettings>(configuration, DevNotifySettings.SectionName));
+            configuration.GetSection(AudiencesSettings.SectionName).Get<AudiencesSettings>() ?? new(),
+            configuration.GetSection(AuthenticationSettings.SectionName).Get<AuthenticationSettings>() ?? new(),
+            configuration.GetSection(PathsSettings.SectionName).Get<PathsSettings>() ?? new(),
+            configuration.GetSection(TopicsSettings.SectionName).Get<TopicsSettings>() ?? new(),
+            configuration.GetSection(DevNotifySettings.SectionName).Get<DevNotifySettings>() ?? new());
     }
 
     /// <summary>The value, or null when it is empty: the server's appsettings.json lists every key with an empty value.</summary>
     public static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
-
-    private static T Bind<T>(IConfiguration configuration, string section)
-        where T : new() =>
-        configuration.GetSection(section).Get<T>() ?? new T();
 }

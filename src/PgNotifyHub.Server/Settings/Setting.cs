@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 
 namespace PgNotifyHub.Server.Settings;
@@ -36,10 +37,14 @@ internal sealed class Setting
     public bool IsList => Type != typeof(string) && typeof(IEnumerable).IsAssignableFrom(Type);
 
     /// <summary>The type of each item of a list.</summary>
-    public Type ItemType => Type.IsArray
+    public Type ItemType
+    {
+        [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = SettingsSchema.SettingsTypesAreRooted)]
+        get => Type.IsArray
         ? Type.GetElementType()!
         : Type.GetInterfaces().Append(Type).FirstOrDefault(type => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IEnumerable<>))?.GetGenericArguments()[0]
             ?? typeof(string);
+    }
 
     /// <summary>Every value and list under this one, depth first; itself when it is one.</summary>
     public IEnumerable<Setting> Leaves() => IsSection ? Children.SelectMany(child => child.Leaves()) : [this];

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 
 namespace PgNotifyHub.Server.Settings;
@@ -10,6 +11,11 @@ namespace PgNotifyHub.Server.Settings;
 /// </summary>
 internal static class SettingsSchema
 {
+    /// <summary>Why the reflection here is safe when the server is trimmed or compiled ahead of time.</summary>
+    public const string SettingsTypesAreRooted =
+        "The settings types are in PgNotifyHub and PgNotifyHub.Server, which the server's project roots whole (TrimmerRootAssembly): "
+        + "every type, property and constructor is kept, with its metadata.";
+
     // Options the library binds that this server sets otherwise; an operator who configures them must be told.
     private static readonly Dictionary<string, string> SetByTheServer = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -43,6 +49,9 @@ internal static class SettingsSchema
         return sections;
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SettingsTypesAreRooted)]
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = SettingsTypesAreRooted)]
+    [UnconditionalSuppressMessage("Trimming", "IL2077", Justification = SettingsTypesAreRooted)]
     private static List<Setting> LibrarySections()
     {
         var bound = typeof(PgNotifyHubOptions).Assembly.GetExportedTypes()
@@ -66,6 +75,7 @@ internal static class SettingsSchema
         return roots;
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2067", Justification = SettingsTypesAreRooted)]
     private static Setting Section(string path, Type type, bool refusesUnknownKeys) =>
         Section(path, type, Properties(path, type, Activator.CreateInstance(type), refusesUnknownKeys), refusesUnknownKeys);
 
@@ -78,6 +88,7 @@ internal static class SettingsSchema
         Children = keys,
     };
 
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = SettingsTypesAreRooted)]
     private static List<Setting> Properties(string path, Type type, object? defaults, bool refusesUnknownKeys)
     {
         var settings = new List<Setting>();
@@ -115,6 +126,7 @@ internal static class SettingsSchema
     }
 
     // A class of settings of its own, bound as a section (PgNotifyHubOptions.Outbox, AuthenticationSettings.Jwt).
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = SettingsTypesAreRooted)]
     private static bool IsNested(Type type) =>
         type.IsClass && type != typeof(string) && !typeof(Delegate).IsAssignableFrom(type) && !typeof(IEnumerable).IsAssignableFrom(type)
         && type.GetConstructor(Type.EmptyTypes) is not null;

@@ -27,7 +27,13 @@ internal static class DataSources
             return (NpgsqlDataSource)services.GetService(typeof(NpgsqlDataSource))!;
         }
 
-        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        // The slim builder, with only what PgNotifyHub's own queries and connections use (text, numbers, intervals, the
+        // backplane's text arrays; TLS and Kerberos when the string asks for them): the full one brings in every type
+        // Npgsql knows, which in the Native AOT server is megabytes of code in memory that nothing here calls.
+        var builder = new NpgsqlSlimDataSourceBuilder(options.ConnectionString)
+            .EnableArrays()
+            .EnableTransportSecurity()
+            .EnableIntegratedSecurity();
         builder.ConnectionStringBuilder.ApplicationName ??= applicationName;
         configure(builder.ConnectionStringBuilder);
         return builder.Build();

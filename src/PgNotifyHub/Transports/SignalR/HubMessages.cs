@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
@@ -11,7 +12,7 @@ namespace PgNotifyHub.Transports.SignalR;
 /// shared resync's invocation is made once, and <see cref="SerializedHubMessage"/> serialises it once per hub protocol
 /// for every connection.
 /// </summary>
-internal static class HubMessages
+internal static partial class HubMessages
 {
     private static readonly EncodingKey<SerializedHubMessage> NotifyKey = new();
     private static readonly EncodingKey<SerializedHubMessage> ResyncKey = new();
@@ -37,9 +38,23 @@ internal static class HubMessages
         new(new InvocationMessage(PgNotificationHub.PositionMethod, [position]));
 
     /// <summary>The argument of the <c>resync</c> invocation: why, the stream numbering goes on in, and the topic it concerns, if one.</summary>
-    private sealed record ResyncArgument(
+    internal sealed record ResyncArgument(
         string Reason,
         string Stream,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Channel,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Audience);
+
+    /// <summary>
+    /// The JSON contracts of the invocations' arguments and of the topic calls' request and results, source-generated:
+    /// the JSON hub protocol finds them through its <see cref="JsonSerializerOptions.TypeInfoResolverChain"/> under
+    /// Native AOT, where reflection-based serialization is off. Web defaults give the hub protocol's own camelCase names.
+    /// </summary>
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(EnvelopeArgument))]
+    [JsonSerializable(typeof(ResyncArgument))]
+    [JsonSerializable(typeof(StreamPosition))]
+    [JsonSerializable(typeof(JsonElement))]
+    [JsonSerializable(typeof(TopicPosition))]
+    [JsonSerializable(typeof(PgNotificationTopic))]
+    internal sealed partial class ArgumentJson : JsonSerializerContext;
 }

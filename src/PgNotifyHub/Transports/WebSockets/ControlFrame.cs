@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.Transports.WebSockets;
@@ -11,25 +12,16 @@ namespace PgNotifyHub.Transports.WebSockets;
 /// <c>{"type":"unsubscribed","channel":…,"audience":…}</c> and <c>{"type":"refused","channel":…,"audience":…,"reason":…}</c>.
 /// Envelopes never have a <c>type</c>, so clients tell them apart by it.
 /// </summary>
-internal static class ControlFrame
+internal static partial class ControlFrame
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public static ReadOnlyMemory<byte> Resync(ResyncNotice resync) =>
-        Framed(resync.Topic is { } topic
-            ? JsonSerializer.SerializeToUtf8Bytes(new { type = "resync", resync.Reason, resync.Stream, topic.Channel, topic.Audience }, Json)
-            : JsonSerializer.SerializeToUtf8Bytes(new { type = "resync", resync.Reason, resync.Stream }, Json));
+        Framed(JsonSerializer.SerializeToUtf8Bytes(new ResyncMessage(resync), FrameJson.Default.ResyncMessage));
 
     public static ReadOnlyMemory<byte> Position(StreamPosition position) =>
-        Framed(JsonSerializer.SerializeToUtf8Bytes(new { type = "position", position.Stream, position.Positions, position.RouteSet }, Json));
+        Framed(JsonSerializer.SerializeToUtf8Bytes(new PositionMessage(position), FrameJson.Default.PositionMessage));
 
     public static ReadOnlyMemory<byte> Answer(TopicAnswer answer) =>
-        Framed(answer switch
-        {
-            { Position: { } position } => JsonSerializer.SerializeToUtf8Bytes(new { answer.Type, answer.Channel, answer.Audience, position.Seq, position.Stream }, Json),
-            { Reason: { } reason } => JsonSerializer.SerializeToUtf8Bytes(new { answer.Type, answer.Channel, answer.Audience, reason }, Json),
-            _ => JsonSerializer.SerializeToUtf8Bytes(new { answer.Type, answer.Channel, answer.Audience }, Json),
-        });
+        Framed(JsonSerializer.SerializeToUtf8Bytes(new AnswerMessage(answer), FrameJson.Default.AnswerMessage));
 
     private static byte[] Framed(byte[] json)
     {
@@ -39,4 +31,57 @@ internal static class ControlFrame
         json.CopyTo(frame.AsSpan(headerLength));
         return frame;
     }
+
+    // Classes rather than positional records: properties are written in declaration order, and type comes first.
+    private sealed class ResyncMessage(ResyncNotice resync)
+    {
+        public string Type { get; } = "resync";
+
+        public string Reason => resync.Reason;
+
+        public string Stream => resync.Stream;
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Channel => resync.Topic?.Channel;
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Audience => resync.Topic?.Audience;
+    }
+
+    private sealed class PositionMessage(StreamPosition position)
+    {
+        public string Type { get; } = "position";
+
+        public string Stream => position.Stream;
+
+        public IReadOnlyList<RoutePosition> Positions => position.Positions;
+
+        public string RouteSet => position.RouteSet;
+    }
+
+    // A refusal of a request that could not be read still names its channel and audience, as null.
+    private sealed class AnswerMessage(TopicAnswer answer)
+    {
+        public string Type => answer.Type;
+
+        public string? Channel => answer.Channel;
+
+        public string? Audience => answer.Audience;
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public long? Seq => answer.Position?.Seq;
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Stream => answer.Position?.Stream;
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Reason => answer.Reason;
+    }
+
+    // Source-generated, so the frames are written the same under Native AOT, where reflection-based serialization is off.
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(ResyncMessage))]
+    [JsonSerializable(typeof(PositionMessage))]
+    [JsonSerializable(typeof(AnswerMessage))]
+    private sealed partial class FrameJson : JsonSerializerContext;
 }
