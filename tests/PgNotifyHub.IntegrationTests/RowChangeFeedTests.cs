@@ -2,8 +2,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using PgNotifyHub.Delivery;
 using PgNotifyHub.IntegrationTests.Infrastructure;
+using PgNotifyHub.Sequencing;
 
 namespace PgNotifyHub.IntegrationTests;
 
@@ -651,7 +651,7 @@ public sealed class RowChangeFeedTests(PostgresFixture postgres)
 
             // The node applies the embedded script, version 2, as it starts.
             await using var host = await StartHostAsync(options => (options.Channels, options.Outbox.ReaderName) = ([channel], reader), connectionString);
-            var stream = host.Services.GetRequiredService<NotificationHistory>().Stream;
+            var stream = host.Services.GetRequiredService<NotificationSequencer>().Stream;
             var client = await host.ConnectSequencedAsync(Transport.WebSocket, audience, host.ResumeFrom(stream, audience, 0));
             Assert.Equal(["""{"i": 2, "price": 1.50}""", """{"i": 3, "price": 1.50}"""], (await client.ReceiveAsync(2)).Select(envelope => envelope.PayloadJson));
 
