@@ -84,6 +84,12 @@ internal static partial class Log
     [LoggerMessage(409, LogLevel.Debug, "Refused {Transport} request {ConnectionId} with 400: {Reason}", EventName = "ResumeRefused")]
     public static partial void ResumeRefused(ILogger logger, string transport, string connectionId, string reason);
 
+    [LoggerMessage(410, LogLevel.Debug, "Server-Sent Events connection {ConnectionId} ended: {Reason}", EventName = "EventStreamEnded")]
+    public static partial void EventStreamEnded(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(411, LogLevel.Information, "Ending Server-Sent Events connection {ConnectionId}: its authentication expired at {ExpiresUtc:O} (PgNotifyHub:CloseOnAuthenticationExpiration).", EventName = "EventStreamAuthenticationExpired")]
+    public static partial void EventStreamAuthenticationExpired(ILogger logger, string connectionId, DateTimeOffset expiresUtc);
+
     [LoggerMessage(600, LogLevel.Information, "PgNotifyHub outbox reader {ReaderName} is reading pgnotifyhub.outbox {Start}.", EventName = "OutboxReading")]
     public static partial void OutboxReading(ILogger logger, string readerName, string start);
 
