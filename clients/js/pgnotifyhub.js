@@ -1,7 +1,7 @@
-// PgNotifyHub client (npm package "pgnotifyhub"): one call connects to the SignalR hub or to the raw WebSocket
-// endpoint and keeps the connection alive until close(), resuming where it left off after every reconnect.
-// Plain ES module for browsers and Node, no dependencies besides @microsoft/signalr (only for transport "signalr",
-// passed in or loaded as the global signalR). Types: pgnotifyhub.d.ts.
+// PgNotifyHub client (npm package "pgnotifyhub"): one call connects to the SignalR hub, to the raw WebSocket
+// endpoint or to the Server-Sent Events endpoint, and keeps the connection alive until close(), resuming where it
+// left off after every reconnect. Plain ES module for browsers and Node, no dependencies besides @microsoft/signalr
+// (only for transport "signalr", passed in or loaded as the global signalR). Types: pgnotifyhub.d.ts.
 
 // The raw endpoint's subprotocol with sequence numbers, resync frames and resume; without it the endpoint
 // speaks pgws's protocol, which has none of them.
@@ -17,6 +17,7 @@ export function connect({
   onResync = () => {},
   signalR = globalThis.signalR,
   WebSocket = globalThis.WebSocket,
+  EventSource = globalThis.EventSource,
   minDelayMs = 500,
   maxDelayMs = 10_000,
 } = {}) {
@@ -41,7 +42,13 @@ export function connect({
     }
     return connectWebSocket(WebSocket, absoluteUrl(url), accessToken, position, onStatus, retry);
   }
-  throw new TypeError(`connect: transport must be "signalr" or "websocket", not ${JSON.stringify(transport)}`);
+  if (transport === "sse") {
+    if (typeof EventSource !== "function") {
+      throw new TypeError("connect: transport \"sse\" needs an EventSource: this runtime has none (Node), so pass one as the EventSource option");
+    }
+    return connectEventSource(EventSource, absoluteUrl(url), accessToken, position, onStatus, retry);
+  }
+  throw new TypeError(`connect: transport must be "signalr", "websocket" or "sse", not ${JSON.stringify(transport)}`);
 }
 
 // Only a page (or a worker) has a location to resolve a relative URL against; anywhere else it must be absolute.
@@ -233,6 +240,20 @@ function connectSignalR(signalR, hubUrl, accessToken, position, onStatus, retry)
   };
 }
 
+// A fresh token for every attempt of the transports that send it in the query: the last one may have expired (close
+// 4001, or 401 on the browser's own reconnect of an EventSource) or been refused (401). Undefined when the attempt is
+// off: the factory failed (and the attempt is retried after the usual delay) or close() was called meanwhile.
+async function tokenForAttempt(accessToken, retry, attempt, isClosed) {
+  let token;
+  try {
+    token = await accessToken?.();
+  } catch (error) {
+    if (!isClosed()) retry.later(error, attempt);
+    return undefined;
+  }
+  return isClosed() ? undefined : { token };
+}
+
 function connectWebSocket(WebSocket, target, accessToken, position, onStatus, retry) {
   // new WebSocket() wants ws: or wss:; accept the page-relative and http(s) URLs people also pass.
   if (target.protocol === "http:") target.protocol = "ws:";
@@ -246,15 +267,9 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
   let everConnected = false;
 
   async function open() {
-    // A fresh token for every attempt: the last one may have expired (close 4001) or been refused (401).
-    let token;
-    try {
-      token = await accessToken?.();
-    } catch (error) {
-      if (!closed) retry.later(error, open);
-      return;
-    }
-    if (closed) return;
+    const granted = await tokenForAttempt(accessToken, retry, open, () => closed);
+    if (granted === undefined) return;
+    const { token } = granted;
 
     const resume = position.resume();
     const attempt = new URL(target);
@@ -304,6 +319,92 @@ function connectWebSocket(WebSocket, target, accessToken, position, onStatus, re
       closed = true;
       retry.cancel();
       socket?.close(1000);
+      onStatus("disconnected", {});
+    },
+  };
+}
+
+function connectEventSource(EventSource, target, accessToken, position, onStatus, retry) {
+  if (target.protocol !== "http:" && target.protocol !== "https:") {
+    throw new TypeError(`connect: url must be http(s): for transport "sse", not ${JSON.stringify(target.protocol)}`);
+  }
+
+  let source;
+  let closed = false;
+  let everConnected = false;
+  // The id of the last event: the server makes it the connection's position, which is what the browser sends back as
+  // Last-Event-ID when it reconnects by itself. Empty until the first event that has one.
+  let lastEventId = "";
+
+  async function open() {
+    const granted = await tokenForAttempt(accessToken, retry, open, () => closed);
+    if (granted === undefined) return;
+    const { token } = granted;
+
+    // A new EventSource starts without a Last-Event-ID, so it names the last id in the query instead; the ones the
+    // browser reconnects by itself send the header, which the server prefers to the query they still carry.
+    const attempt = new URL(target);
+    if (lastEventId !== "") attempt.searchParams.set("lastEventId", lastEventId);
+    // EventSource cannot set headers, so the token goes in the query string, as for "websocket".
+    if (token) attempt.searchParams.set("access_token", token);
+    const resumed = lastEventId !== "";
+    try {
+      source = new EventSource(attempt.href, { withCredentials: false });
+    } catch (error) {
+      retry.later(error, open);
+      return;
+    }
+    let reconnectedByBrowser = false;
+    source.addEventListener("open", () => {
+      retry.connected();
+      onStatus("connected", {});
+      if (everConnected && !(reconnectedByBrowser ? lastEventId !== "" : resumed)) position.reconnectedWithoutPosition();
+      everConnected = true;
+    });
+    const track = event => {
+      if (event.lastEventId !== "") lastEventId = event.lastEventId;
+    };
+    source.addEventListener("message", event => {
+      track(event);
+      let envelope;
+      try {
+        envelope = JSON.parse(event.data);
+      } catch (error) {
+        console.warn("pgnotifyhub: ignored an event that is not JSON", error, event.data);
+        return;
+      }
+      position.envelope(envelope);
+    });
+    source.addEventListener("resync", event => {
+      track(event);
+      position.resync(JSON.parse(event.data));
+    });
+    source.addEventListener("position", event => {
+      track(event);
+      position.position(JSON.parse(event.data));
+    });
+    source.addEventListener("error", () => {
+      if (closed) return;
+      // CONNECTING: the stream broke and the browser reconnects by itself, after the server's retry delay, sending
+      // Last-Event-ID. CLOSED: it gave up (a refusal: 401 once the token expired, 403, 503), so a new EventSource
+      // with a fresh token takes over after the usual delay.
+      if (source.readyState === EventSource.CLOSED) {
+        retry.later(undefined, open);
+      } else {
+        reconnectedByBrowser = true;
+        onStatus("reconnecting", {});
+      }
+    });
+  }
+
+  onStatus("connecting", {});
+  open();
+
+  return {
+    async close() {
+      closed = true;
+      retry.cancel();
+      source?.close();
       onStatus("disconnected", {});
     },
   };

@@ -117,7 +117,7 @@ public sealed class EventStreamTests(PostgresFixture postgres)
         await host.DisconnectAsync(first, silent);
 
         await postgres.NotifyManyAsync(host.Channel, [Markers.Message(silent, "s1"), Markers.Message(heard, "h3"), Markers.Message(Names.Audience(), "not-mine"), Markers.Message(silent, "s2")], cancellationToken);
-        var second = await host.ReconnectEventStreamAsync(heard, lastEventId);
+        var second = await host.ReconnectEventStreamAsync(lastEventId, heard, silent);
         await postgres.NotifyAsync(host.Channel, Markers.Message(heard, "live"), cancellationToken);
 
         var received = await second.ReceiveAsync(4);
@@ -207,7 +207,7 @@ public sealed class EventStreamTests(PostgresFixture postgres)
         var resync = client.Events.Single(e => e.Type == "resync");
         await host.DisconnectAsync(client, audience);
         await postgres.NotifyAsync(host.Channel, Markers.Message(audience, "after"), cancellationToken);
-        var resumed = await host.ReconnectEventStreamAsync(audience, resync.LastEventId);
+        var resumed = await host.ReconnectEventStreamAsync(resync.LastEventId, audience);
 
         Assert.Equal("listener_reconnected", reason);
         Assert.NotEqual(before.Stream, stream);
@@ -302,7 +302,7 @@ public sealed class EventStreamTests(PostgresFixture postgres)
     }
 
     [Fact]
-    public async Task A_slow_stream_is_ended_while_a_fast_one_gets_everything_and_it_resumes_from_its_last_event()
+    public async Task A_slow_stream_is_ended_while_a_fast_one_gets_everything_and_its_reconnect_that_missed_more_than_the_queue_holds_resyncs()
     {
         await using var host = await NotifyTestHost.StartAsync(postgres, options =>
         {
@@ -319,17 +319,24 @@ public sealed class EventStreamTests(PostgresFixture postgres)
         await host.Logs.WaitForAsync(e => e.IsFromLibrary && e.EventId.Name == "ConnectionClosed" && e.Message.Contains("sse", StringComparison.Ordinal)).OrTimeout();
         slow.StartReceiving();
         await slow.Ended.OrTimeout();
-        var got = slow.Events.Where(e => e.Type == "message").Select(e => Envelope.Parse(e.Data)).ToList();
-        var resumed = await host.ReconnectEventStreamAsync(audience, slow.LastEventId);
+        await host.DisconnectAsync(slow, audience);
+        var got = slow.Events.Where(e => e.Type == "message").Select(e => Envelope.Parse(e.Data).PayloadNumber("i")).ToList();
+        // What it missed is the queue it never wrote and all that came after: more than the queue holds, so a replay
+        // would close it again at once.
+        var resumed = await host.ReconnectEventStreamAsync(slow.LastEventId, audience);
         var marker = Markers.NewId();
         await postgres.NotifyAsync(host.Channel, Markers.Payload(audience, marker), TestContext.Current.CancellationToken);
         var rest = await resumed.ReceiveUntilMarkerAsync(marker);
 
+        Assert.Equal(Enumerable.Range(1, got.Count).Select(i => (long?)i), got);
+        Assert.InRange(got.Count, 0, 2_000 - 64);
+        Assert.Empty(rest);
+        Assert.Equal("replay_too_large", (await resumed.ReceiveResyncAsync()).Reason);
+        Assert.Equal(["resync", "position"], resumed.Events.Select(e => e.Type).Take(2));
         var warning = Assert.Single(host.Logs.Entries, e => e.IsFromLibrary && e.Level >= LogLevel.Warning);
         Assert.Equal(("SlowConsumer", "sse"), (warning.EventId.Name, warning["Transport"]));
         Assert.Equal(1, meter["pgnotifyhub.connection.closed_by_server", "sse", "slow_consumer"]);
-        Assert.Equal(Enumerable.Range(1, 2_000).Select(i => (long?)i), got.Concat(rest).Select(e => e.PayloadNumber("i")));
-        Assert.Equal(0, resumed.PendingResyncs);
+        Assert.Equal(1, meter["pgnotifyhub.connection.resynced", "", "replay_too_large"]);
     }
 
     [Fact]

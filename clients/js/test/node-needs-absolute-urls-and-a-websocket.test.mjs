@@ -43,3 +43,18 @@ test("an accessToken that is not a function is a TypeError", () => {
 test("a url of another scheme is a TypeError for websocket", () => {
   assert.throws(() => connect({ url: "ftp://127.0.0.1/ws", transport: "websocket", WebSocket, onMessage }), { name: "TypeError", message: /ws\(s\): or http\(s\):/ });
 });
+
+test("sse without a global EventSource or the EventSource option is a TypeError that names the option", () => {
+  assert.equal(globalThis.EventSource, undefined);
+  assert.throws(() => connect({ url: "http://127.0.0.1:1/events", transport: "sse", onMessage }), {
+    name: "TypeError",
+    message: /needs an EventSource.*EventSource option/,
+  });
+});
+
+test("an unknown transport is a TypeError that lists the three", () => {
+  assert.throws(() => connect({ url: "http://127.0.0.1:1/events", transport: "eventsource", onMessage }), {
+    name: "TypeError",
+    message: /"signalr", "websocket" or "sse"/,
+  });
+});

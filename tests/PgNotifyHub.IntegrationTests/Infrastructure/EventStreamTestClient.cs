@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -113,10 +112,10 @@ public sealed class EventStreamTestClient : NotifyTestClient
         int? receiveBufferSize = null,
         CancellationToken cancellationToken = default)
     {
-        var http = CreateHttpClient(baseUri, http2, receiveBufferSize);
+        var http = CreateHttpClient(baseUri, receiveBufferSize);
         try
         {
-            using var request = Request(path, audienceHeader, lastEventId, origin, accessToken);
+            using var request = Request(path, audienceHeader, lastEventId, origin, accessToken, http2);
             var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.StatusCode != HttpStatusCode.OK)
             {
@@ -150,8 +149,8 @@ public sealed class EventStreamTestClient : NotifyTestClient
         string? accessToken = null,
         CancellationToken cancellationToken = default)
     {
-        using var http = CreateHttpClient(baseUri, http2: false, receiveBufferSize: null);
-        using var request = Request(path, audienceHeader, lastEventId, origin, accessToken);
+        using var http = CreateHttpClient(baseUri, receiveBufferSize: null);
+        using var request = Request(path, audienceHeader, lastEventId, origin, accessToken, http2: false);
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
@@ -206,9 +205,14 @@ public sealed class EventStreamTestClient : NotifyTestClient
         _disposing.Dispose();
     }
 
-    private static HttpRequestMessage Request(string path, string? audienceHeader, string? lastEventId, string? origin, string? accessToken)
+    private static HttpRequestMessage Request(string path, string? audienceHeader, string? lastEventId, string? origin, string? accessToken, bool http2)
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        // SendAsync takes the version of the request, not the client's default.
+        var request = new HttpRequestMessage(HttpMethod.Get, path)
+        {
+            Version = http2 ? HttpVersion.Version20 : HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         request.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
         if (audienceHeader is not null)
@@ -234,35 +238,11 @@ public sealed class EventStreamTestClient : NotifyTestClient
         return request;
     }
 
-    private static HttpClient CreateHttpClient(Uri baseUri, bool http2, int? receiveBufferSize)
+    private static HttpClient CreateHttpClient(Uri baseUri, int? receiveBufferSize)
     {
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
-        if (receiveBufferSize is { } size)
-        {
-            // Set before connecting: it caps the TCP window the client advertises.
-            handler.ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = size };
-                try
-                {
-                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            };
-        }
-
-        return new HttpClient(handler)
-        {
-            BaseAddress = baseUri,
-            Timeout = Timeout.InfiniteTimeSpan,
-            DefaultRequestVersion = http2 ? HttpVersion.Version20 : HttpVersion.Version11,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        var handler = receiveBufferSize is { } size ? WebSocketTestClient.SmallBufferHandler(size) : new SocketsHttpHandler();
+        handler.PooledConnectionLifetime = Timeout.InfiniteTimeSpan;
+        return new HttpClient(handler) { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
     }
 
     // The parser of the HTML standard (9.2.6): lines end at CR, LF or CRLF; a blank line dispatches the event.

@@ -203,12 +203,12 @@ public sealed class NotifyTestHost : IAsyncDisposable
     /// Connects an event stream as a browser reconnects one, sending <paramref name="lastEventId"/> as
     /// <c>Last-Event-ID</c>; returns once registered, so what it missed has been queued to it.
     /// </summary>
-    public async Task<EventStreamTestClient> ReconnectEventStreamAsync(string audience, string lastEventId, bool http2 = false)
+    public async Task<EventStreamTestClient> ReconnectEventStreamAsync(string lastEventId, params string[] audiences)
     {
         var client = await EventStreamTestClient.ConnectAsync(
-            BaseUri, audience, lastEventId: lastEventId, http2: http2, cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
+            BaseUri, string.Join(',', audiences), lastEventId: lastEventId, cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
         Track(client);
-        await WaitUntilRegisteredAsync(Channel, [audience]);
+        await WaitUntilRegisteredAsync(Channel, audiences);
         return client;
     }
 

@@ -60,8 +60,11 @@ const hub = connect({
 // The browser's WebSocket fits too.
 const browserWebSocket: WebSocketConstructor = globalThis.WebSocket;
 
-// @ts-expect-error the transport is "signalr" or "websocket"
-connect({ url: "/x", transport: "sse", onMessage() {} });
+// Server-Sent Events with the browser's own EventSource, which fits the option too.
+connect({ url: "/events", transport: "sse", EventSource: globalThis.EventSource, onMessage() {} });
+
+// @ts-expect-error the transport is "signalr", "websocket" or "sse"
+connect({ url: "/x", transport: "eventsource", onMessage() {} });
 // @ts-expect-error the token is a string
 connect({ url: "/x", accessToken: () => 42, onMessage() {} });
 // @ts-expect-error onMessage is required

@@ -31,6 +31,12 @@ internal sealed class EventStreamPosition
     /// </summary>
     public const string GapUnknown = "gap_unknown";
 
+    /// <summary>
+    /// The resync reason for a reconnect that missed more than the connection's send queue holds: replaying it would
+    /// close the stream as a slow consumer at once, again on every reconnect.
+    /// </summary>
+    public const string ReplayTooLarge = "replay_too_large";
+
     private static ReadOnlySpan<byte> IdField => "id: "u8;
 
     private readonly Dictionary<Route, int> _indexes = [];

@@ -24,10 +24,15 @@ internal sealed class EventStreamSink : INotificationSink, IDisposable
     private readonly CancellationTokenSource _deadline = new();
     private readonly EventStreamPosition _position = new();
     private readonly TimeSpan _closeTimeout;
+    private readonly int _capacity;
+    private readonly bool _closesWhenFull;
     private readonly string _connectionId;
     private readonly PgNotifyHubMetrics _metrics;
     private readonly ILogger _logger;
     private int _closeReason = (int)CloseReason.None;
+    // Set by the sequencer's thread while the connection joins, before the stream is written: see Enqueue.
+    private bool _joined;
+    private bool _replayOverflowed;
 
     public EventStreamSink(
         IReadOnlyList<Route> routes,
@@ -40,6 +45,8 @@ internal sealed class EventStreamSink : INotificationSink, IDisposable
     {
         Routes = routes;
         _closeTimeout = closeTimeout;
+        _capacity = capacity;
+        _closesWhenFull = slowConsumerPolicy == PgNotifyHubSlowConsumerPolicy.Close;
         _connectionId = connectionId;
         _metrics = metrics;
         _logger = logger;
@@ -67,10 +74,32 @@ internal sealed class EventStreamSink : INotificationSink, IDisposable
 
     public void Resync(ResyncNotice resync) => Enqueue(new(resync, EventStreamFormat.Resync(resync)));
 
-    public void Position(StreamPosition position) => Enqueue(new(position, default));
+    public void Position(StreamPosition position)
+    {
+        _joined = true;
+        if (_replayOverflowed)
+        {
+            _metrics.Resynced(EventStreamPosition.ReplayTooLarge);
+            Resync(new ResyncNotice(EventStreamPosition.ReplayTooLarge, position.Stream));
+        }
+
+        Enqueue(new(position, default));
+    }
 
     private void Enqueue(QueuedEvent queued)
     {
+        // A replay that does not fit the queue would close the stream before it wrote anything, and the browser would
+        // come back with the same Last-Event-ID and be closed again until the replay window passed: it resyncs instead.
+        if (!_joined && _closesWhenFull && (_replayOverflowed || _queue.Count == _capacity))
+        {
+            _replayOverflowed = true;
+            while (_queue.Reader.TryRead(out _))
+            {
+            }
+
+            return;
+        }
+
         if (!_queue.TryEnqueue(queued) && Stop(CloseReason.SlowConsumer))
         {
             _slowConsumer.Closing();
