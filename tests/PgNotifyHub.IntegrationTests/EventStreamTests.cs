@@ -1,6 +1,10 @@
 using System.Diagnostics.Metrics;
 using System.Net;
+using System.Security.Claims;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -17,6 +21,7 @@ namespace PgNotifyHub.IntegrationTests;
 [Collection(SharedPostgres.Name)]
 public sealed class EventStreamTests(PostgresFixture postgres)
 {
+    private const string TenantClaim = "tenant";
     private const string IdPattern = "^[0-9a-f]{16}\\.[A-Za-z0-9_-]{12}";
 
     [Fact]
@@ -248,6 +253,42 @@ public sealed class EventStreamTests(PostgresFixture postgres)
         Assert.Equal(["resync", "position"], again.Events.Select(e => e.Type));
         Assert.Equal(shortId, again.LastEventId);
         Assert.Equal(1, meter["pgnotifyhub.connection.resynced", "", "gap_unknown"]);
+    }
+
+    [Fact]
+    public async Task A_stream_is_let_in_by_its_authentication_cookie_with_the_audiences_of_its_claims_and_refused_with_401_without_it()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var host = await NotifyTestHost.StartAsync(
+            postgres,
+            options => options.AudienceResolver = context => new([.. context.User.FindAll(TenantClaim).Select(claim => claim.Value)]),
+            configureServices: services =>
+            {
+                services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(cookie => cookie.Events.OnRedirectToLogin = context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    return Task.CompletedTask;
+                });
+                services.AddAuthorization();
+            },
+            endpointConventions: endpoint => endpoint.RequireAuthorization(),
+            mapEndpoints: (app, _) => app.MapPost("/login", (string tenant) => Results.SignIn(
+                new ClaimsPrincipal(new ClaimsIdentity([new Claim(TenantClaim, tenant)], CookieAuthenticationDefaults.AuthenticationScheme)),
+                authenticationScheme: CookieAuthenticationDefaults.AuthenticationScheme)));
+        var (mine, other) = (Names.Audience("tenant"), Names.Audience("other"));
+        using var http = new HttpClient { BaseAddress = host.BaseUri };
+        using var login = await http.PostAsync("/login?tenant=" + mine, null, cancellationToken);
+        var cookie = string.Join("; ", login.Headers.GetValues("Set-Cookie").Select(header => header.Split(';')[0]));
+
+        var (anonymous, _) = await EventStreamTestClient.ConnectExpectingRefusalAsync(host.BaseUri, audienceHeader: null, cancellationToken: cancellationToken).OrTimeout();
+        var client = await EventStreamTestClient.ConnectAsync(host.BaseUri, audienceHeader: null, cookie: cookie, cancellationToken: cancellationToken).OrTimeout();
+        host.Track(client);
+        await host.Router.WaitForSubscribersAsync(new Route(host.Channel, mine), 1, cancellationToken).OrTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous);
+        var marker = Markers.NewId();
+        await postgres.NotifyManyAsync(host.Channel, [Markers.Message(other, "not-mine"), Markers.Message(mine, "mine"), Markers.Payload(mine, marker)], cancellationToken);
+        Assert.Equal(["mine"], (await client.ReceiveUntilMarkerAsync(marker)).Select(e => e.PayloadString("msg")));
     }
 
     [Fact]

@@ -96,6 +96,7 @@ public sealed class EventStreamTestClient : NotifyTestClient
     /// <param name="lastEventId">The <c>Last-Event-ID</c> header a reconnecting browser sends; null to send none.</param>
     /// <param name="origin">The Origin header a cross-origin page's <c>EventSource</c> sends; null to send none.</param>
     /// <param name="accessToken">A bearer token for the Authorization header; null to send none.</param>
+    /// <param name="cookie">The Cookie header a browser sends with the request; null to send none.</param>
     /// <param name="http2">Over HTTP/2 without TLS (h2c, prior knowledge), as a proxy in front of the server may speak it.</param>
     /// <param name="startReceiving">False to not read until <see cref="StartReceiving"/>: a slow consumer.</param>
     /// <param name="receiveBufferSize">A small socket receive buffer makes a slow consumer's TCP window fill quickly.</param>
@@ -107,6 +108,7 @@ public sealed class EventStreamTestClient : NotifyTestClient
         string? lastEventId = null,
         string? origin = null,
         string? accessToken = null,
+        string? cookie = null,
         bool http2 = false,
         bool startReceiving = true,
         int? receiveBufferSize = null,
@@ -116,6 +118,11 @@ public sealed class EventStreamTestClient : NotifyTestClient
         try
         {
             using var request = Request(path, audienceHeader, lastEventId, origin, accessToken, http2);
+            if (cookie is not null)
+            {
+                request.Headers.Add("Cookie", cookie);
+            }
+
             var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.StatusCode != HttpStatusCode.OK)
             {
