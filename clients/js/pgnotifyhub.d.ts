@@ -1,7 +1,7 @@
 // Types for pgnotifyhub.js (npm package "pgnotifyhub").
 
 /**
- * What the client receives for one `pg_notify(channel, 'audience,{json object}')`, on both transports:
+ * What the client receives for one `pg_notify(channel, 'audience,{json object}')`, on every transport:
  * pgws's envelope followed by its place in the server's numbering, keys in this order.
  */
 export interface Envelope<TPayload extends object = Record<string, unknown>> {
@@ -23,11 +23,13 @@ export interface Envelope<TPayload extends object = Record<string, unknown>> {
  * Why messages may have been lost, so the application must reload what it shows. From the server:
  * "listener_reconnected" (the server lost PostgreSQL for a while), "stream_changed" (the server restarted or
  * its listener reconnected while this client was away), "gap_too_old" (it was away longer than the server
- * keeps messages), "routes_changed" (its audiences changed while it was away). From the client itself: "stream_changed" also when a new stream comes
+ * keeps messages), "routes_changed" (its audiences changed while it was away); on "sse" only, "gap_unknown" (it
+ * reconnected with an event id of a connection of more routes than an id carries) and "replay_too_large" (it missed
+ * more than the server queues for one connection). From the client itself: "stream_changed" also when a new stream comes
  * unannounced, and "unknown_position" when it reconnected after losing a connection before the server said
  * where it stood (the position notice sent each time the client joins), so there was nothing to resume from.
  */
-export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_old" | "routes_changed" | "unknown_position";
+export type ResyncReason = "listener_reconnected" | "stream_changed" | "gap_too_old" | "routes_changed" | "gap_unknown" | "replay_too_large" | "unknown_position";
 
 export interface ResyncDetail {
   /** The stream that numbering goes on in, when known. */
@@ -64,8 +66,12 @@ export interface TopicRefusedError extends Error {
   reason: TopicRefusal;
 }
 
-/** "signalr": the hub (method `notify`), e.g. `/hub`. "websocket": the raw endpoint, e.g. `/ws`, with the subprotocol `pgnotifyhub.v1`. */
-export type Transport = "signalr" | "websocket";
+/**
+ * "signalr": the hub (method `notify`), e.g. `/hub`. "websocket": the raw endpoint, e.g. `/ws`, with the subprotocol
+ * `pgnotifyhub.v1`. "sse": the Server-Sent Events endpoint, e.g. `/events`, through the browser's own `EventSource`,
+ * which reconnects by itself and resumes with `Last-Event-ID`.
+ */
+export type Transport = "signalr" | "websocket" | "sse";
 
 /**
  * "connecting": the first attempt is under way. "connected": messages flow. "reconnecting": the
@@ -90,6 +96,19 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/** What the "sse" transport needs of an EventSource: the browsers' fits. */
+export interface EventSourceLike {
+  readonly readyState: number;
+  addEventListener(type: string, listener: (event: any) => void): void;
+  close(): void;
+}
+
+/** An EventSource constructor, called as `new EventSource(url, { withCredentials: false })`, with the `CLOSED` state. */
+export type EventSourceConstructor = {
+  new (url: string, init?: { withCredentials?: boolean }): EventSourceLike;
+  readonly CLOSED: number;
+};
+
 /** A WebSocket constructor, called as `new WebSocket(url, "pgnotifyhub.v1")`. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
@@ -104,7 +123,7 @@ export interface SignalRModule {
 
 export interface ConnectOptions<TPayload extends object = Record<string, unknown>> {
   /**
-   * The hub URL for "signalr", the endpoint URL for "websocket"; http(s) is turned into ws(s) for "websocket".
+   * The hub URL for "signalr", the endpoint URL for "websocket" or "sse"; http(s) is turned into ws(s) for "websocket".
    * Relative URLs resolve against `globalThis.location` (a page or a worker); elsewhere, as in Node, the URL must be
    * absolute, or connect() throws a TypeError.
    */
@@ -113,10 +132,11 @@ export interface ConnectOptions<TPayload extends object = Record<string, unknown
   transport?: Transport;
   /**
    * Returns the access token (e.g. a JWT) to connect with. Called before every connection attempt, the first and each
-   * reconnect, on both transports, so that a token that expired (the server closes the connection: status 4001 on
+   * reconnect, on every transport, so that a token that expired (the server closes the connection: status 4001 on
    * "websocket") or was refused (401) is replaced on the next attempt, after the usual retry delay. SignalR sends it
-   * through `accessTokenFactory`, which it calls for negotiate and again for the socket; "websocket" sends it as the
-   * URL-encoded `access_token` query parameter. Return a cached token while it is valid. A factory that throws or
+   * through `accessTokenFactory`, which it calls for negotiate and again for the socket; "websocket" and "sse" send it
+   * as the URL-encoded `access_token` query parameter (on "sse" the browser reconnects by itself with the same URL,
+   * so a fresh token is fetched once the server refuses the one it has). Return a cached token while it is valid. A factory that throws or
    * rejects fails that attempt, which is retried like any other. Query strings can reach proxy and server logs: use
    * HTTPS and short-lived tokens. Without it no token is sent.
    */
@@ -142,6 +162,18 @@ export interface ConnectOptions<TPayload extends object = Record<string, unknown
    * before 22: pass the ws package's (`import { WebSocket } from "ws"`). connect() throws a TypeError when neither exists.
    */
   WebSocket?: WebSocketConstructor;
+  /**
+   * The EventSource constructor for "sse"; default `globalThis.EventSource`, which browsers have. connect() throws a
+   * TypeError when there is none, as in Node.
+   */
+  EventSource?: EventSourceConstructor;
+  /**
+   * "sse" only: the topics the stream asks for as it connects (one `topic` query parameter each), on every channel of
+   * the endpoint. A stream sends nothing once open, so its topics are fixed for the connection; each reconnect asks,
+   * and is authorized, again, and a refused topic refuses the stream (403, retried like any refusal). The other
+   * transports take topics through subscribe(); connect() throws a TypeError when this is given to them.
+   */
+  topics?: string[];
   /** First retry delay before jitter, default 500 ms; doubles per failed attempt. */
   minDelayMs?: number;
   /** Cap on the retry delay before jitter, default 10000 ms. Each delay is a random 50-100 % of the capped value. */
@@ -156,7 +188,8 @@ export interface Connection {
    * across reconnects: asked for again on every connection from where it was left off, so the server authorizes it
    * again and replays what was missed (or calls onResync for that topic). Resolves with the topic's position once the
    * server answers, also when called while disconnected; rejects with a TopicRefusedError when refused, which changes
-   * nothing. Needs "websocket" with `pgnotifyhub.v1` (as connect() opens it) or "signalr".
+   * nothing. Needs "websocket" with `pgnotifyhub.v1` (as connect() opens it) or "signalr"; on "sse" it rejects with
+   * an Error, since a stream's topics are the `topics` option of connect().
    */
   subscribe(audience: string, options?: { channel?: string }): Promise<TopicPosition>;
   /**
@@ -171,7 +204,7 @@ export interface Connection {
  * Connects, and reconnects after every loss, until close(), resuming where it left off on every route of the
  * connection, including those that had no message yet: the server replays what was missed, or onResync is called.
  * Throws TypeError on invalid options: no url, a relative url with no location to resolve it against, no onMessage,
- * an unknown transport, "signalr" without @microsoft/signalr, "websocket" without a WebSocket.
+ * an unknown transport, "signalr" without @microsoft/signalr, "websocket" without a WebSocket, "sse" without an EventSource.
  */
 export function connect<TPayload extends object = Record<string, unknown>>(options: ConnectOptions<TPayload>): Connection;
 

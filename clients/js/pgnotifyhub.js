@@ -1,8 +1,8 @@
-// PgNotifyHub client (npm package "pgnotifyhub"): one call connects to the SignalR hub or to the raw WebSocket
-// endpoint and keeps the connection alive until close(), resuming where it left off after every reconnect.
-// Plain ES module for browsers and Node, no dependencies besides @microsoft/signalr (only for transport "signalr",
-// passed in or loaded as the global signalR). onRowChange() reads a table's row-change feed from those messages, one
-// call per changed row. Types: pgnotifyhub.d.ts.
+// PgNotifyHub client (npm package "pgnotifyhub"): one call connects to the SignalR hub, to the raw WebSocket
+// endpoint or to the Server-Sent Events endpoint, and keeps the connection alive until close(), resuming where it
+// left off after every reconnect. Plain ES module for browsers and Node, no dependencies besides @microsoft/signalr
+// (only for transport "signalr", passed in or loaded as the global signalR). onRowChange() reads a table's row-change
+// feed from those messages, one call per changed row. Types: pgnotifyhub.d.ts.
 
 // The raw endpoint's subprotocol with sequence numbers, resync frames and resume; without it the endpoint
 // speaks pgws's protocol, which has none of them.
@@ -19,6 +19,8 @@ export function connect({
   onTopicRefused = () => {},
   signalR = globalThis.signalR,
   WebSocket = globalThis.WebSocket,
+  EventSource = globalThis.EventSource,
+  topics: streamTopics,
   minDelayMs = 500,
   maxDelayMs = 10_000,
 } = {}) {
@@ -28,6 +30,13 @@ export function connect({
   if (typeof onTopicRefused !== "function") throw new TypeError("connect: onTopicRefused must be a function");
   if (accessToken !== undefined && typeof accessToken !== "function") {
     throw new TypeError("connect: accessToken must be a function that returns the token (or a promise of it)");
+  }
+
+  if (streamTopics !== undefined && (!Array.isArray(streamTopics) || streamTopics.some(topic => typeof topic !== "string" || topic === ""))) {
+    throw new TypeError("connect: topics must be an array of non-empty audience strings");
+  }
+  if (streamTopics !== undefined && transport !== "sse") {
+    throw new TypeError(`connect: topics is for transport "sse"; on "${transport}" call subscribe() on the connection`);
   }
 
   const retry = retries(minDelayMs, maxDelayMs, onStatus);
@@ -45,7 +54,13 @@ export function connect({
     }
     return connectWebSocket(WebSocket, absoluteUrl(url), accessToken, position, topics, onStatus, retry);
   }
-  throw new TypeError(`connect: transport must be "signalr" or "websocket", not ${JSON.stringify(transport)}`);
+  if (transport === "sse") {
+    if (typeof EventSource !== "function") {
+      throw new TypeError("connect: transport \"sse\" needs an EventSource: this runtime has none (Node), so pass one as the EventSource option");
+    }
+    return connectEventSource(EventSource, absoluteUrl(url), accessToken, streamTopics ?? [], position, onStatus, retry);
+  }
+  throw new TypeError(`connect: transport must be "signalr", "websocket" or "sse", not ${JSON.stringify(transport)}`);
 }
 
 // Only a page (or a worker) has a location to resolve a relative URL against; anywhere else it must be absolute.
@@ -354,6 +369,20 @@ function connectSignalR(signalR, hubUrl, accessToken, position, topics, onStatus
   };
 }
 
+// A fresh token for every attempt of the transports that send it in the query: the last one may have expired (close
+// 4001, or 401 on the browser's own reconnect of an EventSource) or been refused (401). Undefined when the attempt is
+// off: the factory failed (and the attempt is retried after the usual delay) or close() was called meanwhile.
+async function tokenForAttempt(accessToken, retry, attempt, isClosed) {
+  let token;
+  try {
+    token = await accessToken?.();
+  } catch (error) {
+    if (!isClosed()) retry.later(error, attempt);
+    return undefined;
+  }
+  return isClosed() ? undefined : { token };
+}
+
 function connectWebSocket(WebSocket, target, accessToken, position, topics, onStatus, retry) {
   // new WebSocket() wants ws: or wss:; accept the page-relative and http(s) URLs people also pass.
   if (target.protocol === "http:") target.protocol = "ws:";
@@ -384,15 +413,9 @@ function connectWebSocket(WebSocket, target, accessToken, position, topics, onSt
   const isOpen = () => socket !== undefined && socket.readyState === 1;
 
   async function open() {
-    // A fresh token for every attempt: the last one may have expired (close 4001) or been refused (401).
-    let token;
-    try {
-      token = await accessToken?.();
-    } catch (error) {
-      if (!closed) retry.later(error, open);
-      return;
-    }
-    if (closed) return;
+    const granted = await tokenForAttempt(accessToken, retry, open, () => closed);
+    if (granted === undefined) return;
+    const { token } = granted;
 
     const resume = position.resume();
     const attempt = new URL(target);
@@ -495,4 +518,98 @@ function isRowChanges(payload) {
 // "schema.table", or the name alone for the schema public, where PostgreSQL creates tables unless told otherwise.
 function isNamed(table, schema, name) {
   return table === `${schema}.${name}` || (schema === "public" && table === name);
+}
+
+function connectEventSource(EventSource, target, accessToken, streamTopics, position, onStatus, retry) {
+  if (target.protocol !== "http:" && target.protocol !== "https:") {
+    throw new TypeError(`connect: url must be http(s): for transport "sse", not ${JSON.stringify(target.protocol)}`);
+  }
+
+  let source;
+  let closed = false;
+  let everConnected = false;
+  // The id of the last event: the server makes it the connection's position, which is what the browser sends back as
+  // Last-Event-ID when it reconnects by itself. Empty until the first event that has one.
+  let lastEventId = "";
+
+  async function open() {
+    const granted = await tokenForAttempt(accessToken, retry, open, () => closed);
+    if (granted === undefined) return;
+    const { token } = granted;
+
+    // A new EventSource starts without a Last-Event-ID, so it names the last id in the query instead; the ones the
+    // browser reconnects by itself send the header, which the server prefers to the query they still carry.
+    const attempt = new URL(target);
+    for (const topic of streamTopics) attempt.searchParams.append("topic", topic);
+    if (lastEventId !== "") attempt.searchParams.set("lastEventId", lastEventId);
+    // EventSource cannot set headers, so the token goes in the query string, as for "websocket".
+    if (token) attempt.searchParams.set("access_token", token);
+    const resumed = lastEventId !== "";
+    try {
+      source = new EventSource(attempt.href, { withCredentials: false });
+    } catch (error) {
+      retry.later(error, open);
+      return;
+    }
+    let reconnectedByBrowser = false;
+    source.addEventListener("open", () => {
+      retry.connected();
+      onStatus("connected", {});
+      if (everConnected && !(reconnectedByBrowser ? lastEventId !== "" : resumed)) position.reconnectedWithoutPosition();
+      everConnected = true;
+    });
+    const track = event => {
+      if (event.lastEventId !== "") lastEventId = event.lastEventId;
+    };
+    source.addEventListener("message", event => {
+      track(event);
+      let envelope;
+      try {
+        envelope = JSON.parse(event.data);
+      } catch (error) {
+        console.warn("pgnotifyhub: ignored an event that is not JSON", error, event.data);
+        return;
+      }
+      position.envelope(envelope);
+    });
+    source.addEventListener("resync", event => {
+      track(event);
+      position.resync(JSON.parse(event.data));
+    });
+    source.addEventListener("position", event => {
+      track(event);
+      position.position(JSON.parse(event.data));
+    });
+    source.addEventListener("error", () => {
+      if (closed) return;
+      // CONNECTING: the stream broke and the browser reconnects by itself, after the server's retry delay, sending
+      // Last-Event-ID. CLOSED: it gave up (a refusal: 401 once the token expired, 403, 503), so a new EventSource
+      // with a fresh token takes over after the usual delay.
+      if (source.readyState === EventSource.CLOSED) {
+        retry.later(undefined, open);
+      } else {
+        reconnectedByBrowser = true;
+        onStatus("reconnecting", {});
+      }
+    });
+  }
+
+  onStatus("connecting", {});
+  open();
+
+  return {
+    async close() {
+      closed = true;
+      retry.cancel();
+      source?.close();
+      onStatus("disconnected", {});
+    },
+    subscribe: streamTopicsOnly,
+    unsubscribe: streamTopicsOnly,
+  };
+}
+
+// A stream sends the server nothing once open, so its topics are those it connected with.
+async function streamTopicsOnly() {
+  throw new Error("pgnotifyhub: an \"sse\" connection's topics are the topics option of connect(); it cannot subscribe or unsubscribe once open");
 }

@@ -77,6 +77,8 @@ static void Serve(string[] args)
     app.UseServerAuthentication(settings.Authentication);
     app.MapPgNotifyHub(paths.Hub, endpoint => endpoint.TopicAuthorizer = topicAuthorizer).RequireCors(HubCors.PolicyName).RequireServerAuthentication(settings.Authentication);
     app.MapPgNotifyWebSocket(paths.WebSocket, endpoint => endpoint.TopicAuthorizer = topicAuthorizer).RequireServerAuthentication(settings.Authentication);
+    // An EventSource is a plain GET, so a page of another allowed origin needs the hub's CORS headers to read it.
+    app.MapPgNotifyEventStream(paths.Events, endpoint => endpoint.TopicAuthorizer = topicAuthorizer).RequireCors(HubCors.PolicyName).RequireServerAuthentication(settings.Authentication);
     // Liveness says only that the process answers; readiness that the listener is connected and PostgreSQL's NOTIFY
     // queue is not filling up, so a load balancer sends clients only to a node that delivers.
     app.MapHealthChecks(paths.Health, new HealthCheckOptions { Predicate = _ => false });

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using PgNotifyHub.Listening;
 using PgNotifyHub.Transports;
+using PgNotifyHub.Transports.ServerSentEvents;
 using PgNotifyHub.Transports.SignalR;
 using PgNotifyHub.Transports.WebSockets;
 
@@ -146,6 +147,45 @@ public static class PgNotifyHubEndpointRouteBuilderExtensions
         pipeline.UseWebSockets();
         pipeline.Run(endpoint.HandleAsync);
         return endpoints.Map(pattern, pipeline.Build()).WithDisplayName("PgNotifyHub WebSocket " + pattern);
+    }
+
+    /// <summary>
+    /// Maps the Server-Sent Events endpoint on the application's default channels.
+    /// See <see cref="MapPgNotifyEventStream(IEndpointRouteBuilder, string, Action{PgNotifyHubEndpointOptions})"/>.
+    /// </summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <param name="pattern">The route, e.g. <c>/events</c>.</param>
+    /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
+    public static IEndpointConventionBuilder MapPgNotifyEventStream(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern) =>
+        endpoints.MapPgNotifyEventStream(pattern, static _ => { });
+
+    /// <summary>
+    /// Maps a Server-Sent Events endpoint for the browser's <c>EventSource</c>: a GET answered with a
+    /// <c>text/event-stream</c> in which every notification on one of the endpoint's channels for one of the connection's
+    /// audiences is one event of the default type, <c>message</c>, holding the sequenced envelope. Every event's id is the
+    /// connection's position, so a browser that reconnects by itself sends it back as <c>Last-Event-ID</c> and is replayed
+    /// what it missed, or told to resync (the event <c>resync</c>). Origins, credentials, limits and the slow-consumer
+    /// policy are those of the other endpoints; a refused request gets 400, 401, 403, 500 or 503 and no stream.
+    /// Several endpoints with different channels share the single listener connection.
+    /// </summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <param name="pattern">The route, e.g. <c>/events</c>.</param>
+    /// <param name="configure">Sets the endpoint's channels and, optionally, its audience resolver.</param>
+    /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> to the endpoint.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddPgNotifyHub</c> was not called.</exception>
+    /// <exception cref="ArgumentException">A channel name is invalid or repeated.</exception>
+    public static IEndpointConventionBuilder MapPgNotifyEventStream(
+        this IEndpointRouteBuilder endpoints,
+        [StringSyntax("Route")] string pattern,
+        Action<PgNotifyHubEndpointOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrEmpty(pattern);
+        ArgumentNullException.ThrowIfNull(configure);
+        var settings = CreateEndpointSettings(endpoints, configure, "MapPgNotifyEventStream(\"" + pattern + "\")");
+        var endpoint = ActivatorUtilities.CreateInstance<EventStreamEndpoint>(endpoints.ServiceProvider, settings);
+        return endpoints.MapGet(pattern, endpoint.HandleAsync).WithDisplayName("PgNotifyHub Server-Sent Events " + pattern);
     }
 
     private static EndpointSettings CreateEndpointSettings(IEndpointRouteBuilder endpoints, Action<PgNotifyHubEndpointOptions> configure, string endpointName)

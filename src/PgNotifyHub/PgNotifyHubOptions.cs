@@ -137,9 +137,25 @@ public sealed class PgNotifyHubOptions
 
     /// <summary>
     /// How long the raw endpoint waits for a close handshake (at shutdown, or when closing a slow consumer)
-    /// before it aborts the socket. Default: 5 s.
+    /// before it aborts the socket; and how long a Server-Sent Events stream being ended for the same reasons may take
+    /// to write what it has begun before its connection is aborted. Default: 5 s.
     /// </summary>
     public TimeSpan WebSocketCloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often a Server-Sent Events stream that is waiting for notifications writes a comment line (<c>:</c>), so
+    /// proxies and load balancers that end a response which stays silent (nginx after 60 s by default, many cloud load
+    /// balancers after 60 s) keep it open, and a client that went away is noticed. Default: 15 s.
+    /// </summary>
+    public TimeSpan EventStreamKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long a browser waits before it reconnects a Server-Sent Events stream that ended (the server stopped, closed
+    /// a slow consumer, or the network failed), sent as the stream's <c>retry</c> field. Each connection is told a random
+    /// delay between this and twice this, so the clients of a server that restarts do not all come back at once.
+    /// Default: 1 s.
+    /// </summary>
+    public TimeSpan EventStreamRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The browser origins, besides the server's own, whose pages may connect, e.g. <c>https://app.example.com</c>;

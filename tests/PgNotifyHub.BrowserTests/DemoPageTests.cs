@@ -12,7 +12,7 @@ namespace PgNotifyHub.BrowserTests;
 public sealed class DemoPageTests(PostgresFixture postgres, BrowserFixture browser)
 {
     [Fact]
-    public async Task Demo_page_lists_a_pg_notify_with_channel_id_payload_and_arrival_time_on_both_transports()
+    public async Task Demo_page_lists_a_pg_notify_with_channel_id_payload_and_arrival_time_on_every_transport()
     {
         var channel = Names.Channel();
         await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel));
@@ -48,9 +48,9 @@ public sealed class DemoPageTests(PostgresFixture postgres, BrowserFixture brows
         }
 
         // One message, one id, whichever transport carried it.
-        Assert.Equal(envelopeIds[0], envelopeIds[1]);
+        Assert.Single(envelopeIds.Distinct());
         Assert.True(Guid.TryParse(envelopeIds[0], out _), $"data-id '{envelopeIds[0]}' is not a UUID");
-        Assert.Equal(["connected", "connected"], await Task.WhenAll(DemoPage.Transports.Select(t => page.Status(t).InnerTextAsync())));
+        Assert.All(await Task.WhenAll(DemoPage.Transports.Select(t => page.Status(t).InnerTextAsync())), status => Assert.Equal("connected", status));
         Assert.Empty(page.Errors);
     }
 

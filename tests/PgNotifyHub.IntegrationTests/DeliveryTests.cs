@@ -50,6 +50,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Rolled_back_notify_is_never_delivered(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -73,6 +74,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Notify_in_a_transaction_arrives_only_after_commit(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -96,6 +98,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Messages_of_a_channel_arrive_in_order(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -112,6 +115,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Client_receives_only_the_messages_of_its_audiences(Transport transport)
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
@@ -139,6 +143,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Client_in_many_audiences_receives_each_of_their_messages_once(Transport transport)
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
@@ -229,6 +234,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Burst_of_a_bulk_transaction_reaches_healthy_clients_whole(Transport transport)
     {
         // One statement notifying 5,000 rows, as a trigger on a bulk update would: the default send queue
@@ -251,6 +257,7 @@ public sealed class DeliveryTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Every_client_receives_every_message_exactly_once(Transport transport)
     {
         const int clients = 20;

@@ -66,6 +66,8 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
         { Transport.SignalR, TokenLocation.QueryString },
         { Transport.WebSocket, TokenLocation.Header },
         { Transport.WebSocket, TokenLocation.QueryString },
+        { Transport.EventStream, TokenLocation.Header },
+        { Transport.EventStream, TokenLocation.QueryString },
     };
 
     public static TheoryData<string> IncoherentSettingCases => [.. IncoherentSettings.Keys];
@@ -73,6 +75,7 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Connection_without_a_token_is_refused_with_401(Transport transport)
     {
         await using var server = await StandaloneServer.StartAsync(postgres, JwtSettings());
@@ -94,6 +97,7 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Expired_token_is_refused_with_401(Transport transport)
     {
         await using var server = await StandaloneServer.StartAsync(postgres, JwtSettings());
@@ -143,6 +147,7 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Token_for_one_tenant_never_receives_another_tenants_messages(Transport transport)
     {
         await using var server = await StandaloneServer.StartAsync(postgres, JwtSettings());
@@ -207,6 +212,7 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Connection_is_closed_when_its_token_expires(Transport transport)
     {
         await using var server = await StandaloneServer.StartAsync(postgres, JwtSettings());
@@ -222,6 +228,12 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
             Assert.Equal((WebSocketCloseStatus)4001, closed.Status);
             Assert.Equal("authentication expired", closed.Description);
             Assert.Contains(server.Logs.Entries, entry => entry.EventId.Name == "AuthenticationExpired" && entry.Level == LogLevel.Information);
+        }
+        else if (client is EventStreamTestClient stream)
+        {
+            // The stream ends; the browser reconnects, and must bring a fresh token to be let in.
+            Assert.Equal("end of stream", await stream.Ended.OrTimeout());
+            Assert.Contains(server.Logs.Entries, entry => entry.EventId.Name == "EventStreamAuthenticationExpired" && entry.Level == LogLevel.Information);
         }
         else
         {
@@ -358,9 +370,12 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
         var cancellationToken = TestContext.Current.CancellationToken;
         var query = location == TokenLocation.QueryString ? "?access_token=" + Uri.EscapeDataString(token) : "";
         var header = location == TokenLocation.Header ? token : null;
-        return transport == Transport.WebSocket
-            ? await WebSocketTestClient.ConnectAsync(server.BaseUri, audienceHeader: null, path: "/ws" + query, accessToken: header, cancellationToken: cancellationToken).OrTimeout()
-            : await SignalRTestClient.ConnectAsync(server.BaseUri, audienceHeader: null, cancellationToken, path: "/hub" + query, accessToken: header).OrTimeout();
+        return transport switch
+        {
+            Transport.WebSocket => await WebSocketTestClient.ConnectAsync(server.BaseUri, audienceHeader: null, path: "/ws" + query, accessToken: header, cancellationToken: cancellationToken).OrTimeout(),
+            Transport.EventStream => await EventStreamTestClient.ConnectAsync(server.BaseUri, audienceHeader: null, path: "/events" + query, accessToken: header, cancellationToken: cancellationToken).OrTimeout(),
+            _ => await SignalRTestClient.ConnectAsync(server.BaseUri, audienceHeader: null, cancellationToken, path: "/hub" + query, accessToken: header).OrTimeout(),
+        };
     }
 
     private static async Task AssertRefusedAsync(StandaloneServer server, Transport transport, string? token, HttpStatusCode status)
@@ -369,6 +384,12 @@ public sealed class JwtAuthenticationTests(PostgresFixture postgres)
         if (transport == Transport.WebSocket)
         {
             Assert.Equal(status, await WebSocketTestClient.ConnectWithTokenExpectingRefusalAsync(server.BaseUri, "/ws", token, cancellationToken).OrTimeout());
+            return;
+        }
+
+        if (transport == Transport.EventStream)
+        {
+            Assert.Equal(status, (await EventStreamTestClient.ConnectExpectingRefusalAsync(server.BaseUri, audienceHeader: null, accessToken: token, cancellationToken: cancellationToken).OrTimeout()).Status);
             return;
         }
 

@@ -44,15 +44,19 @@ public sealed class OriginTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.WebSocket)]
     [InlineData(Transport.SignalR)]
+    [InlineData(Transport.EventStream)]
     public async Task Pages_of_the_servers_own_origin_connect_and_receive(Transport transport)
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
         var (audience, cancellationToken) = (Names.Audience(), TestContext.Current.CancellationToken);
         var ownOrigin = host.BaseUri.GetLeftPart(UriPartial.Authority);
 
-        NotifyTestClient client = transport == Transport.WebSocket
-            ? await WebSocketTestClient.ConnectAsync(host.BaseUri, audience, origin: ownOrigin, cancellationToken: cancellationToken).OrTimeout()
-            : await SignalRTestClient.ConnectAsync(host.BaseUri, audience, cancellationToken, origin: ownOrigin).OrTimeout();
+        NotifyTestClient client = transport switch
+        {
+            Transport.WebSocket => await WebSocketTestClient.ConnectAsync(host.BaseUri, audience, origin: ownOrigin, cancellationToken: cancellationToken).OrTimeout(),
+            Transport.EventStream => await EventStreamTestClient.ConnectAsync(host.BaseUri, audience, origin: ownOrigin, cancellationToken: cancellationToken).OrTimeout(),
+            _ => await SignalRTestClient.ConnectAsync(host.BaseUri, audience, cancellationToken, origin: ownOrigin).OrTimeout(),
+        };
         host.Track(client);
         // A SignalR client's start completes before the server registers it.
         await host.Router.WaitForSubscribersAsync(new PgNotifyHub.Sequencing.Route(host.Channel, audience), 1, cancellationToken).OrTimeout();

@@ -14,6 +14,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Each_audience_numbers_its_messages_from_one_without_gaps_in_one_stream(Transport transport)
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
@@ -33,6 +34,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task A_client_learns_its_position_on_joining_and_resumes_from_it_without_having_received_anything(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -60,6 +62,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task A_client_resuming_with_the_numbers_alone_gets_exactly_what_it_missed(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -80,6 +83,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task A_client_resuming_with_numbers_for_other_audiences_than_it_now_has_is_told_to_resync(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -147,6 +151,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task A_client_that_reconnects_within_the_window_gets_exactly_what_it_missed_in_order_before_live_messages(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -171,6 +176,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task A_client_that_resumes_from_further_back_than_the_buffer_is_told_to_resync_and_then_gets_live_messages(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -213,6 +219,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task A_client_that_resumes_once_the_window_has_passed_is_told_to_resync(Transport transport)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -231,6 +238,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task A_client_that_resumes_a_stream_the_server_no_longer_has_is_told_to_resync(Transport transport)
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
@@ -256,6 +264,7 @@ public sealed class ResyncAndReplayTests(PostgresFixture postgres)
     [Theory]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.WebSocket)]
+    [InlineData(Transport.EventStream)]
     public async Task Terminating_the_listener_repeatedly_while_sending_leaves_no_silent_gap(Transport transport)
     {
         const int messages = 300;

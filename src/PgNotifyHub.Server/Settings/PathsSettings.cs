@@ -13,6 +13,9 @@ internal sealed class PathsSettings
     [Description("The raw WebSocket endpoint: one text frame per message, as pgws sends.")]
     public string WebSocket { get; set; } = "/ws";
 
+    [Description("The Server-Sent Events endpoint, for the browser's EventSource: one event per message, resumed with Last-Event-ID.")]
+    public string Events { get; set; } = "/events";
+
     [Description("Liveness: 200 whenever the process answers.")]
     public string Health { get; set; } = "/healthz";
 

@@ -36,7 +36,7 @@ internal static class SettingsHelp
         var shipped = new ConfigurationBuilder().SetBasePath(AppContext.BaseDirectory).AddJsonFile("appsettings.json", optional: true).Build();
         var library = XmlDocumentation.Of(typeof(PgNotifyHubOptions).Assembly);
         var text = new StringBuilder();
-        text.AppendLine($"PgNotifyHub.Server {ServerVersion.Informational}: pushes PostgreSQL NOTIFY messages to SignalR and WebSocket clients.");
+        text.AppendLine($"PgNotifyHub.Server {ServerVersion.Informational}: pushes PostgreSQL NOTIFY messages to SignalR, WebSocket and Server-Sent Events clients.");
         text.AppendLine();
         text.AppendLine("Usage: PgNotifyHub.Server [--urls <addresses>] [--<Section>:<Key>=<value> …]");
         text.AppendLine("       PgNotifyHub.Server --help | --version");

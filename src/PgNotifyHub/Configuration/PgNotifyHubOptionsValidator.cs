@@ -58,6 +58,8 @@ internal sealed class PgNotifyHubOptionsValidator(IServiceProviderIsService serv
         RequirePositive(failures, options.HeartbeatInterval, nameof(options.HeartbeatInterval));
         RequirePositive(failures, options.WebSocketKeepAliveInterval, nameof(options.WebSocketKeepAliveInterval));
         RequirePositive(failures, options.WebSocketCloseTimeout, nameof(options.WebSocketCloseTimeout));
+        RequirePositive(failures, options.EventStreamKeepAliveInterval, nameof(options.EventStreamKeepAliveInterval));
+        RequirePositive(failures, options.EventStreamRetryDelay, nameof(options.EventStreamRetryDelay));
 
         if (!(options.NotifyQueueUsageThreshold > 0 && options.NotifyQueueUsageThreshold <= 1))
         {

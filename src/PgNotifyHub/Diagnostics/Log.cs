@@ -97,6 +97,12 @@ internal static partial class Log
     [LoggerMessage(413, LogLevel.Error, "Refused {Transport} connection {ConnectionId} channel {Channel} audience {Audience}: the topic authorization threw.", EventName = "TopicAuthorizationFailed")]
     public static partial void TopicAuthorizationFailed(ILogger logger, Exception exception, string transport, string connectionId, string channel, string audience);
 
+    [LoggerMessage(420, LogLevel.Debug, "Server-Sent Events connection {ConnectionId} ended: {Reason}", EventName = "EventStreamEnded")]
+    public static partial void EventStreamEnded(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(421, LogLevel.Information, "Ending Server-Sent Events connection {ConnectionId}: its authentication expired at {ExpiresUtc:O} (PgNotifyHub:CloseOnAuthenticationExpiration).", EventName = "EventStreamAuthenticationExpired")]
+    public static partial void EventStreamAuthenticationExpired(ILogger logger, string connectionId, DateTimeOffset expiresUtc);
+
     [LoggerMessage(600, LogLevel.Information, "PgNotifyHub outbox reader {ReaderName} is reading pgnotifyhub.outbox {Start}.", EventName = "OutboxReading")]
     public static partial void OutboxReading(ILogger logger, string readerName, string start);
 

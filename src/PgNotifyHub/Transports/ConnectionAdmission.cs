@@ -34,6 +34,10 @@ internal sealed class ConnectionAdmission(
     /// <param name="connectionId">The connection's id, for logs.</param>
     /// <param name="createSink">Makes the connection's sink for its routes.</param>
     /// <param name="beforeJoining">Runs with the connection's audiences once they are accepted, before it joins; null for nothing.</param>
+    /// <param name="chosenTopics">
+    /// Audiences the request itself asks for, which the endpoint's topic authorization must allow on each of its channels;
+    /// they join as the resolved ones do, so the connection's position covers them. Null or empty for none.
+    /// </param>
     /// <returns>The registration, or why the connection is refused; either way logged and counted.</returns>
     public async ValueTask<Admission<TSink>> AdmitAsync<TSink>(
         HttpContext context,
@@ -42,7 +46,8 @@ internal sealed class ConnectionAdmission(
         string transport,
         string connectionId,
         Func<IReadOnlyList<Route>, TSink> createSink,
-        Func<IReadOnlyList<string>, Task>? beforeJoining = null)
+        Func<IReadOnlyList<string>, Task>? beforeJoining = null,
+        IReadOnlyList<string>? chosenTopics = null)
         where TSink : INotificationSink
     {
         using var scope = BeginConnectionScope(logger, transport, connectionId);
@@ -64,6 +69,19 @@ internal sealed class ConnectionAdmission(
             Log.ConnectionRefused(logger, transport, connectionId, refusal);
             metrics.ConnectionRefused(transport, PgNotifyHubMetrics.Reasons.Audiences);
             return Admission<TSink>.Refused(StatusCodes.Status403Forbidden);
+        }
+
+        if (chosenTopics is { Count: > 0 })
+        {
+            var (withTopics, topicRefusal) = await topicRequests.AuthorizeAtConnectAsync(context, endpoint, audiences, chosenTopics, transport, connectionId);
+            if (topicRefusal is not null)
+            {
+                Log.ConnectionRefused(logger, transport, connectionId, topicRefusal);
+                metrics.ConnectionRefused(transport, PgNotifyHubMetrics.Reasons.Audiences);
+                return Admission<TSink>.Refused(StatusCodes.Status403Forbidden);
+            }
+
+            audiences = withTopics;
         }
 
         if (beforeJoining is not null)

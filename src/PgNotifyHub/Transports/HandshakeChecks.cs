@@ -20,7 +20,21 @@ internal sealed class HandshakeChecks(OriginPolicy origins, TimeProvider time, P
     /// expired (a scheme accepts credentials up to its clock skew late) would be closed at once, and is refused instead.
     /// </param>
     /// <param name="resumeRefusal">Why a <c>resume</c> parameter cannot be taken at all on this request; null when it can.</param>
-    public async ValueTask<Handshake?> CheckAsync(HttpContext context, string transport, bool refuseExpiredAuthentication, string? resumeRefusal)
+    public ValueTask<Handshake?> CheckAsync(HttpContext context, string transport, bool refuseExpiredAuthentication, string? resumeRefusal) =>
+        CheckAsync(
+            context,
+            transport,
+            refuseExpiredAuthentication,
+            resumeRefusal,
+            context.Request.Query.TryGetValue(ResumePosition.QueryParameter, out var resume) ? new ResumeSource("The resume parameter", resume) : null);
+
+    /// <summary>Checks <paramref name="context"/>, whose resume position the transport found in <paramref name="resume"/>.</summary>
+    /// <param name="context">A request of the endpoint.</param>
+    /// <param name="transport">The transport, for logs and metrics.</param>
+    /// <param name="refuseExpiredAuthentication">Whether connections are closed when their authentication expires.</param>
+    /// <param name="resumeRefusal">Why a resume position cannot be taken at all on this request; null when it can.</param>
+    /// <param name="resume">Where the request gave a resume position, and what it gave; null when it gave none.</param>
+    public async ValueTask<Handshake?> CheckAsync(HttpContext context, string transport, bool refuseExpiredAuthentication, string? resumeRefusal, ResumeSource? resume)
     {
         if (!origins.Allows(context, out var origin))
         {
@@ -38,16 +52,16 @@ internal sealed class HandshakeChecks(OriginPolicy origins, TimeProvider time, P
         }
 
         // A client that passes resume, even empty on its first connection, asks to be told where it stands.
-        if (!context.Request.Query.TryGetValue(ResumePosition.QueryParameter, out var resumeValues))
+        if (resume is not { } given)
         {
             return new Handshake(expiresUtc, AsksForPosition: false, Resume: null);
         }
 
-        ResumePosition? resume = null;
+        ResumePosition? position = null;
         var refusal = resumeRefusal
-            ?? (resumeValues.Count != 1 ? "The resume parameter must be given once."
-                : resumeValues[0] is { Length: > 0 } text && !ResumePosition.TryParse(text, out resume)
-                    ? """The resume parameter must be the position notice's stream, routeSet and numbers (stream.routeSet.0.0…), or {"stream":"…","positions":[{"channel":"…","audience":"…","seq":0}]}."""
+            ?? (given.Values.Count != 1 ? given.Name + " must be given once."
+                : given.Values[0] is { Length: > 0 } text && !ResumePosition.TryParse(text, out position)
+                    ? given.Name + """ must be the position notice's stream, routeSet and numbers (stream.routeSet.0.0…), or {"stream":"…","positions":[{"channel":"…","audience":"…","seq":0}]}."""
                     : null);
         if (refusal is not null)
         {
@@ -56,7 +70,7 @@ internal sealed class HandshakeChecks(OriginPolicy origins, TimeProvider time, P
             return null;
         }
 
-        return new Handshake(expiresUtc, AsksForPosition: true, resume);
+        return new Handshake(expiresUtc, AsksForPosition: true, position);
     }
 
     private async Task RefuseAsync(HttpContext context, string transport, int statusCode, string reason, string? text)

@@ -21,6 +21,10 @@ internal sealed record TopicRequest(TopicRequestKind Kind, string Audience, stri
     // A flat object: nothing a request holds is deeper, so deeper input is refused while it is read.
     private static readonly JsonDocumentOptions ReadOptions = ClientJson.Options(maxDepth: 1);
 
+    /// <summary>Whether a NOTIFY can name <paramref name="audience"/>: not empty, without a comma or NUL.</summary>
+    public static bool IsAudience([NotNullWhen(true)] string? audience) =>
+        audience is { Length: > 0 } && audience.AsSpan().IndexOfAny(',', '\0') < 0;
+
     /// <summary>
     /// Reads a request; false for anything else, whatever the client sent: another JSON type, a key a request does not
     /// have or has twice, a lone surrogate, a number out of range, an audience that no NOTIFY can carry (empty, or with a
@@ -68,7 +72,7 @@ internal sealed record TopicRequest(TopicRequestKind Kind, string Audience, stri
                 _ => (TopicRequestKind?)null,
             };
             if (asked is null
-                || audience is not { Length: > 0 } || audience.AsSpan().IndexOfAny(',', '\0') >= 0
+                || !IsAudience(audience)
                 || (seq is null) != (stream is null)
                 || (asked == TopicRequestKind.Unsubscribe && seq is not null))
             {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PgNotifyHub.Diagnostics;
@@ -58,22 +59,67 @@ internal sealed class TopicRequests(
             : Unsubscribe(connection, request, topic, inOrder);
     }
 
+    /// <summary>
+    /// Checks the topics a connection's request names as it connects (an event stream's, which sends nothing once open):
+    /// each must be allowed on every channel of the endpoint, and with the resolved audiences they must stay within
+    /// <see cref="PgNotifyHubOptions.MaxAudiencesPerConnection"/>. One refusal refuses the connection, so a client never
+    /// gets fewer topics than it asked for without knowing it.
+    /// </summary>
+    /// <returns>The resolved audiences followed by the topics, or why the connection is refused (logged and counted).</returns>
+    public async ValueTask<(IReadOnlyList<string> Audiences, string? Refusal)> AuthorizeAtConnectAsync(
+        HttpContext context, EndpointSettings endpoint, IReadOnlyList<string> resolved, IReadOnlyList<string> topics, string transport, string connectionId)
+    {
+        var audiences = new List<string>(resolved);
+        foreach (var audience in topics)
+        {
+            if (audiences.Contains(audience))
+            {
+                continue;
+            }
+
+            string? reason = null;
+            if (!endpoint.Topics.Enabled)
+            {
+                reason = Refusals.TopicsDisabled;
+            }
+            else if (!TopicRequest.IsAudience(audience))
+            {
+                reason = Refusals.Invalid;
+            }
+            else if (audiences.Count >= options.Value.MaxAudiencesPerConnection)
+            {
+                reason = Refusals.TooManyAudiences;
+            }
+            else
+            {
+                foreach (var channel in endpoint.Channels)
+                {
+                    if (!await AllowsAsync(context, endpoint, new PgNotificationTopic(channel, audience), transport, connectionId))
+                    {
+                        reason = Refusals.NotAllowed;
+                        break;
+                    }
+                }
+            }
+
+            if (reason is not null)
+            {
+                metrics.TopicRefused(transport, reason);
+                Log.TopicRefused(logger, transport, connectionId, "subscribe to", channel: null, audience, reason);
+                return (resolved, $"its topic '{audience}' is refused: {reason}");
+            }
+
+            audiences.Add(audience);
+        }
+
+        return (audiences, null);
+    }
+
     private async ValueTask<TopicAnswer> SubscribeAsync(ConnectionTopics connection, TopicRequest request, Route topic, int maxAudiences, Action<TopicAnswer>? inOrder)
     {
         // An audience the connection was given is its own already: the answer only says where it stands.
-        bool allowed;
-        try
-        {
-            allowed = connection.Sink.Routes.Contains(topic)
-                || await connection.Endpoint.Topics.AllowsAsync(connection.Context, new PgNotificationTopic(topic.Channel, request.Audience));
-        }
-        catch (Exception exception)
-        {
-            Log.TopicAuthorizationFailed(logger, exception, connection.Transport, connection.ConnectionId, topic.Channel, request.Audience);
-            allowed = false;
-        }
-
-        if (!allowed)
+        if (!connection.Sink.Routes.Contains(topic)
+            && !await AllowsAsync(connection.Context, connection.Endpoint, new PgNotificationTopic(topic.Channel, request.Audience), connection.Transport, connection.ConnectionId))
         {
             return Refuse(connection, request.Kind, topic.Channel, request.Audience, Refusals.NotAllowed);
         }
@@ -96,6 +142,20 @@ internal sealed class TopicRequests(
 
         Log.TopicSubscribed(logger, connection.Transport, connection.ConnectionId, topic.Channel, request.Audience);
         return answer!;
+    }
+
+    // An authorization that throws refuses the topic: the failure is the application's, logged at Error for it to see.
+    private async ValueTask<bool> AllowsAsync(HttpContext context, EndpointSettings endpoint, PgNotificationTopic topic, string transport, string connectionId)
+    {
+        try
+        {
+            return await endpoint.Topics.AllowsAsync(context, topic);
+        }
+        catch (Exception exception)
+        {
+            Log.TopicAuthorizationFailed(logger, exception, transport, connectionId, topic.Channel, topic.Audience);
+            return false;
+        }
     }
 
     private TopicAnswer Unsubscribe(ConnectionTopics connection, TopicRequest request, Route topic, Action<TopicAnswer>? inOrder)

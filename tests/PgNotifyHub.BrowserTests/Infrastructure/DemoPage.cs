@@ -8,7 +8,8 @@ internal sealed class DemoPage
 {
     public const string SignalR = "signalr";
     public const string WebSocket = "websocket";
-    public static readonly IReadOnlyList<string> Transports = [SignalR, WebSocket];
+    public const string EventStream = "sse";
+    public static readonly IReadOnlyList<string> Transports = [SignalR, WebSocket, EventStream];
 
     private readonly List<string> _errors = [];
 
@@ -46,7 +47,7 @@ internal sealed class DemoPage
         return page;
     }
 
-    /// <summary>Opens the page and waits until both transports are connected and show a probe sent to <paramref name="audience"/>.</summary>
+    /// <summary>Opens the page and waits until every transport are connected and show a probe sent to <paramref name="audience"/>.</summary>
     public static async Task<DemoPage> OpenReceivingAsync(IBrowserContext context, Uri server, PostgresFixture postgres, string channel, string audience)
     {
         var page = await OpenAsync(context, server);
@@ -72,19 +73,19 @@ internal sealed class DemoPage
             "items => items.map(item => item.dataset.resync === undefined ? item.querySelector('pre').textContent : `resync:${item.dataset.resync}`)"))
             .Reverse()];
 
-    /// <summary>Waits until both transports list a resync for <paramref name="reason"/>.</summary>
+    /// <summary>Waits until every transport list a resync for <paramref name="reason"/>.</summary>
     public Task WaitForResyncAsync(string reason) =>
         Task.WhenAll(Transports.Select(transport => Page.Locator($"#{transport}-messages > li[data-resync=\"{reason}\"]").First.WaitForAsync()));
 
-    /// <summary>Waits until both transports are in <paramref name="state"/>.</summary>
+    /// <summary>Waits until every transport are in <paramref name="state"/>.</summary>
     public Task WaitForStateAsync(string state) =>
         Task.WhenAll(Transports.Select(transport => Page.Locator($"#{transport}-status[data-state=\"{state}\"]").WaitForAsync()));
 
-    /// <summary>Waits until a message containing <paramref name="text"/> is listed on both transports.</summary>
+    /// <summary>Waits until a message containing <paramref name="text"/> is listed on every transport.</summary>
     public Task WaitForMessageAsync(string text) =>
         Task.WhenAll(Transports.Select(transport => MessagesWith(transport, text).First.WaitForAsync()));
 
-    /// <summary>Notifies a new message to <paramref name="audience"/> and waits until both transports list it; returns its id.</summary>
+    /// <summary>Notifies a new message to <paramref name="audience"/> and waits until every transport list it; returns its id.</summary>
     public async Task<string> NotifyAndWaitAsync(PostgresFixture postgres, string channel, string audience)
     {
         var id = Markers.NewId();
@@ -93,7 +94,7 @@ internal sealed class DemoPage
         return id;
     }
 
-    /// <summary>Sends probes to <paramref name="audience"/> until one is listed on both transports.</summary>
+    /// <summary>Sends probes to <paramref name="audience"/> until one is listed on every transport.</summary>
     public async Task SendProbesUntilShownAsync(PostgresFixture postgres, string channel, string audience)
     {
         var id = Markers.NewId();

@@ -68,6 +68,7 @@ public sealed class ResumeInputTests(PostgresFixture postgres)
     [InlineData(Transport.WebSocket)]
     [InlineData(Transport.SignalR)]
     [InlineData(Transport.SignalRLongPolling)]
+    [InlineData(Transport.EventStream)]
     public async Task Every_unreadable_resume_is_refused_with_400_and_logged_without_an_error(Transport transport)
     {
         await using var host = await NotifyTestHost.StartAsync(postgres);
@@ -84,16 +85,22 @@ public sealed class ResumeInputTests(PostgresFixture postgres)
                 Transport.WebSocket => await WebSocketTestClient.ConnectWithSubprotocolExpectingRefusalAsync(host.BaseUri, "/ws" + query, "pgnotifyhub.v1", cancellationToken).OrTimeout(),
                 // Skipping negotiation, as SignalR clients may: the WebSocket request itself is checked.
                 Transport.SignalR => await WebSocketTestClient.ConnectWithTokenExpectingRefusalAsync(host.BaseUri, "/hub" + query, accessToken: null, cancellationToken).OrTimeout(),
+                Transport.EventStream => (await EventStreamTestClient.ConnectExpectingRefusalAsync(host.BaseUri, "a", "/events" + query, cancellationToken: cancellationToken).OrTimeout()).Status,
                 _ => (await http.PostAsync("/hub/negotiate?negotiateVersion=1&" + query[1..], content: null, cancellationToken).OrTimeout()).StatusCode,
             };
             Assert.True(status == HttpStatusCode.BadRequest, $"{status} for resume {Shorten(resume)}");
         }
 
         Assert.DoesNotContain(host.Logs.Entries, e => e.Level >= LogLevel.Error);
-        var transportName = transport == Transport.WebSocket ? "websocket" : "signalr";
+        var transportName = transport switch
+        {
+            Transport.WebSocket => "websocket",
+            Transport.EventStream => "sse",
+            _ => "signalr",
+        };
         Assert.Equal(resumes.Count, meter["pgnotifyhub.connection.refused", transportName, "invalid_resume"]);
         Assert.Equal(resumes.Count, host.Logs.Entries.Count(e => e.EventId.Name == "ResumeRefused"));
-        await host.AssertHearsOnlyItsOwnAudienceAsync(await host.ConnectAsync(transport == Transport.WebSocket ? Transport.WebSocket : Transport.SignalR, "own"), "own", "other");
+        await host.AssertHearsOnlyItsOwnAudienceAsync(await host.ConnectAsync(transport == Transport.SignalRLongPolling ? Transport.SignalR : transport, "own"), "own", "other");
     }
 
     [Fact]

@@ -17,8 +17,8 @@ using PgNotifyHub.Sequencing;
 namespace PgNotifyHub.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A real <see cref="WebApplication"/> on Kestrel at http://127.0.0.1:0 with PgNotifyHub at <c>/hub</c> and
-/// <c>/ws</c>, listening on channels of its own. The audience resolver reads the comma-separated request
+/// A real <see cref="WebApplication"/> on Kestrel at http://127.0.0.1:0 with PgNotifyHub at <c>/hub</c>, <c>/ws</c>
+/// and <c>/events</c>, listening on channels of its own. The audience resolver reads the comma-separated request
 /// header <c>X-Audience</c> (absent: <c>default</c>; present without a name, e.g. <c>","</c>: no audience, so refused).
 /// </summary>
 public sealed class NotifyTestHost : IAsyncDisposable
@@ -78,7 +78,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
     /// <param name="connectionString">Another way to the server, e.g. through a <see cref="TcpProxy"/>.</param>
     /// <param name="waitUntilListening">Return only once LISTEN is in place, so no notification sent afterwards is missed.</param>
     /// <param name="configureServices">Adds or replaces services after PgNotifyHub's.</param>
-    /// <param name="endpointConventions">Applied to both mapped endpoints, e.g. <c>RequireAuthorization()</c>.</param>
+    /// <param name="endpointConventions">Applied to every mapped endpoint, e.g. <c>RequireAuthorization()</c>.</param>
     /// <param name="mapEndpoints">Maps more endpoints, e.g. ones with channels of their own, given the host's channels.</param>
     /// <param name="configureEndpoints">Sets the options of both mapped endpoints, e.g. which topics their clients may choose.</param>
     public static async Task<NotifyTestHost> StartAsync(
@@ -129,6 +129,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
         [
             app.MapPgNotifyHub("/hub", endpoint => configureEndpoints?.Invoke(endpoint)),
             app.MapPgNotifyWebSocket("/ws", endpoint => configureEndpoints?.Invoke(endpoint)),
+            app.MapPgNotifyEventStream("/events", endpoint => configureEndpoints?.Invoke(endpoint)),
         ];
         foreach (var endpoint in endpoints)
         {
@@ -184,6 +185,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
             Transport.SignalR => await SignalRTestClient.ConnectAsync(BaseUri, header, cancellationToken, path ?? "/hub").OrTimeout(),
             Transport.SignalRLongPolling => await SignalRTestClient.ConnectAsync(BaseUri, header, cancellationToken, path ?? "/hub", HttpTransportType.LongPolling).OrTimeout(),
             Transport.WebSocket => await WebSocketTestClient.ConnectAsync(BaseUri, header, path: path ?? "/ws", cancellationToken: cancellationToken).OrTimeout(),
+            Transport.EventStream => await EventStreamTestClient.ConnectAsync(BaseUri, header, path: path ?? "/events", cancellationToken: cancellationToken).OrTimeout(),
             _ => throw new ArgumentOutOfRangeException(nameof(transport)),
         };
         Track(client);
@@ -201,9 +203,35 @@ public sealed class NotifyTestHost : IAsyncDisposable
     public async Task<WebSocketTestClient> ConnectWebSocketAsync(params string[] audiences) =>
         (WebSocketTestClient)await ConnectAsync(Transport.WebSocket, audiences);
 
+    public async Task<EventStreamTestClient> ConnectEventStreamAsync(params string[] audiences) =>
+        (EventStreamTestClient)await ConnectAsync(Transport.EventStream, audiences);
+
     /// <summary>
-    /// Connects a client that receives sequenced envelopes and resync notices (SignalR, or a raw WebSocket of the
-    /// <c>pgnotifyhub.v1</c> subprotocol), resuming from <paramref name="resume"/> if given; returns once registered,
+    /// Connects an event stream as a browser reconnects one, sending <paramref name="lastEventId"/> as
+    /// <c>Last-Event-ID</c>; returns once registered, so what it missed has been queued to it.
+    /// </summary>
+    public async Task<EventStreamTestClient> ReconnectEventStreamAsync(string lastEventId, params string[] audiences)
+    {
+        var client = await EventStreamTestClient.ConnectAsync(
+            BaseUri, string.Join(',', audiences), lastEventId: lastEventId, cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
+        Track(client);
+        await WaitUntilRegisteredAsync(Channel, audiences);
+        return client;
+    }
+
+    /// <summary>An event stream that does not read until told to, with a tiny receive buffer: a slow consumer.</summary>
+    public async Task<EventStreamTestClient> ConnectNonReadingEventStreamAsync(string audience)
+    {
+        var client = await EventStreamTestClient.ConnectAsync(
+            BaseUri, audience, startReceiving: false, receiveBufferSize: 4096, cancellationToken: TestContext.Current.CancellationToken).OrTimeout();
+        Track(client);
+        await WaitUntilRegisteredAsync(Channel, [audience]);
+        return client;
+    }
+
+    /// <summary>
+    /// Connects a client that receives sequenced envelopes and resync notices (SignalR, a raw WebSocket of the
+    /// <c>pgnotifyhub.v1</c> subprotocol, or an event stream), resuming from <paramref name="resume"/> if given; returns once registered,
     /// so what it missed has been queued to it.
     /// </summary>
     public async Task<NotifyTestClient> ConnectSequencedAsync(Transport transport, string audience, string? resume = null)
@@ -215,6 +243,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
         {
             Transport.SignalR => await SignalRTestClient.ConnectAsync(BaseUri, audience, cancellationToken, "/hub" + query).OrTimeout(),
             Transport.WebSocket => await WebSocketTestClient.ConnectAsync(BaseUri, audience, path: "/ws" + query, subprotocol: "pgnotifyhub.v1", cancellationToken: cancellationToken).OrTimeout(),
+            Transport.EventStream => await EventStreamTestClient.ConnectAsync(BaseUri, audience, path: "/events" + query, cancellationToken: cancellationToken).OrTimeout(),
             _ => throw new ArgumentOutOfRangeException(nameof(transport)),
         };
         Track(client);
@@ -363,7 +392,7 @@ public sealed class NotifyTestHost : IAsyncDisposable
             TestContext.Current.CancellationToken).OrTimeout();
     }
 
-    private async Task WaitUntilRegisteredAsync(string channel, IEnumerable<string> audiences)
+    public async Task WaitUntilRegisteredAsync(string channel, IEnumerable<string> audiences)
     {
         foreach (var audience in audiences)
         {

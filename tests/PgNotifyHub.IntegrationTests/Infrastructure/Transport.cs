@@ -8,4 +8,7 @@ public enum Transport
 
     /// <summary>SignalR over long polling, whose server side sees a copy of the request rather than the request.</summary>
     SignalRLongPolling,
+
+    /// <summary>Server-Sent Events: the sequenced envelope as events, with resync and position notices.</summary>
+    EventStream,
 }

@@ -300,7 +300,7 @@ public sealed class WebSocketTestClient : NotifyTestClient
     private static Uri WebSocketUri(Uri baseUri, string path) => new UriBuilder(new Uri(baseUri, path)) { Scheme = "ws" }.Uri;
 
     // The receive buffer must be set before connecting: it caps the TCP window the client advertises.
-    private static SocketsHttpHandler SmallBufferHandler(int receiveBufferSize) => new()
+    internal static SocketsHttpHandler SmallBufferHandler(int receiveBufferSize) => new()
     {
         ConnectCallback = async (context, cancellationToken) =>
         {

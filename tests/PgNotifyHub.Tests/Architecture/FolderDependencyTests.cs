@@ -42,9 +42,10 @@ public sealed partial class FolderDependencyTests
         ["Transports"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Parsing", "Sequencing"],
         ["Transports.WebSockets"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Parsing", "Sequencing", "Transports"],
         ["Transports.SignalR"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Parsing", "Sequencing", "Transports"],
+        ["Transports.ServerSentEvents"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Parsing", "Sequencing", "Transports"],
         ["Backplane"] = ["Contract", "Diagnostics", "Postgres", "Listening"],
-        ["Configuration"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Durable", "Parsing", "Sequencing", "Routing", "Transports", "Transports.WebSockets", "Transports.SignalR", "Backplane"],
-        ["EntryPoints"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Durable", "Parsing", "Sequencing", "Routing", "Transports", "Transports.WebSockets", "Transports.SignalR", "Backplane", "Configuration"],
+        ["Configuration"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Durable", "Parsing", "Sequencing", "Routing", "Transports", "Transports.WebSockets", "Transports.SignalR", "Transports.ServerSentEvents", "Backplane"],
+        ["EntryPoints"] = ["Contract", "Diagnostics", "Postgres", "Listening", "Durable", "Parsing", "Sequencing", "Routing", "Transports", "Transports.WebSockets", "Transports.SignalR", "Transports.ServerSentEvents", "Backplane", "Configuration"],
     };
 
     public static TheoryData<string> AssemblyNames => [.. Assemblies.Select(assembly => assembly.Assembly)];

@@ -26,6 +26,8 @@ public sealed class OptionsValidationTests
         ["negative send queue"] = o => o.SendQueueCapacity = -5,
         ["zero keep-alive"] = o => o.WebSocketKeepAliveInterval = TimeSpan.Zero,
         ["zero close timeout"] = o => o.WebSocketCloseTimeout = TimeSpan.Zero,
+        ["zero event stream keep-alive"] = o => o.EventStreamKeepAliveInterval = TimeSpan.Zero,
+        ["negative event stream retry"] = o => o.EventStreamRetryDelay = TimeSpan.FromSeconds(-1),
         ["no audience resolver"] = o => o.AudienceResolver = null!,
         ["no connection string"] = o => o.ConnectionString = null,
         ["origin with a path"] = o => o.AllowedOrigins = ["https://app.example.com/app"],
@@ -62,6 +64,8 @@ public sealed class OptionsValidationTests
         { "negative send queue", "SendQueueCapacity" },
         { "zero keep-alive", "WebSocketKeepAliveInterval" },
         { "zero close timeout", "WebSocketCloseTimeout" },
+        { "zero event stream keep-alive", "EventStreamKeepAliveInterval" },
+        { "negative event stream retry", "EventStreamRetryDelay" },
         { "no audience resolver", "AudienceResolver" },
         { "no connection string", "ConnectionString" },
         { "origin with a path", "AllowedOrigins" },
@@ -155,6 +159,8 @@ public sealed class OptionsValidationTests
         Assert.Equal(8192, options.SendQueueCapacity);
         Assert.Equal(TimeSpan.FromSeconds(30), options.WebSocketKeepAliveInterval);
         Assert.Equal(TimeSpan.FromSeconds(5), options.WebSocketCloseTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(15), options.EventStreamKeepAliveInterval);
+        Assert.Equal(TimeSpan.FromSeconds(1), options.EventStreamRetryDelay);
         Assert.Empty(options.AllowedOrigins);
         Assert.Equal(0.5, options.NotifyQueueUsageThreshold);
         Assert.Null(options.MaxConnections);

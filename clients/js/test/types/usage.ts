@@ -95,8 +95,12 @@ connect<Order>({ url: "/ws", transport: "websocket", onMessage: envelope => orde
 onRowChange("orders", change => change.op === "upsert");
 // @ts-expect-error a row type must be an object
 onRowChange<string>("orders", () => {});
-// @ts-expect-error the transport is "signalr" or "websocket"
-connect({ url: "/x", transport: "sse", onMessage() {} });
+
+// Server-Sent Events with the browser's own EventSource, which fits the option too.
+connect({ url: "/events", transport: "sse", EventSource: globalThis.EventSource, onMessage() {} });
+
+// @ts-expect-error the transport is "signalr", "websocket" or "sse"
+connect({ url: "/x", transport: "eventsource", onMessage() {} });
 // @ts-expect-error the token is a string
 connect({ url: "/x", accessToken: () => 42, onMessage() {} });
 // @ts-expect-error onMessage is required
@@ -117,3 +121,6 @@ const left: Promise<void> = hub.unsubscribe("order:42");
 raw.subscribe(42);
 
 void [closed, hub, browserWebSocket, left];
+
+// A stream's topics are asked for as it connects.
+connect({ url: "/events", transport: "sse", topics: ["order:42"], onMessage() {} });
