@@ -247,8 +247,9 @@ function topicSet(onTopicRefused) {
     subscribed(topic, { channel, audience, seq, stream }) {
       if (wanted.get(topic.key) !== topic) return;
       topic.channel = channel;
-      // A live message may have come before the answer (SignalR writes a call's result when it returns): keep the later.
-      if (topic.stream !== stream || topic.seq === undefined || seq > topic.seq) topic.seq = seq;
+      // On the same stream the messages keep the place: SignalR writes a call's result when it returns, so live or
+      // replayed messages may come before or after the answer, and taking its later number would drop the replay.
+      if (topic.stream !== stream || topic.seq === undefined) topic.seq = seq;
       topic.stream = stream;
       const waiters = topic.waiters.splice(0);
       for (const waiter of waiters) waiter.resolve({ channel, audience, seq, stream });

@@ -120,8 +120,9 @@ internal sealed class ClientTopics
             }
 
             topic.Channel = answer.Channel;
-            // A live message may come before the answer (SignalR writes a call's result when it returns): keep the later.
-            if (topic.Stream != answer.Stream || answer.Seq > topic.Seq)
+            // On the same stream the messages keep the place: SignalR writes a call's result when it returns, so live or
+            // replayed messages may come before or after the answer, and taking its later number would drop the replay.
+            if (topic.Stream != answer.Stream)
             {
                 topic.Seq = answer.Seq;
             }
