@@ -97,6 +97,27 @@ public sealed class EventSourceTests(PostgresFixture postgres, BrowserFixture br
         }
     }
 
+    [Fact]
+    public async Task A_native_EventSource_stays_open_when_the_listeners_backend_is_terminated_is_told_to_resync_and_then_gets_later_messages()
+    {
+        var channel = Names.Channel();
+        var applicationName = "pgnotifyhub-eventsource-" + Markers.NewId();
+        await using var server = await ServerProcess.StartAsync(Settings.Server(postgres, channel, applicationName));
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await OpenAsync(page, server.BaseUri, channel);
+
+        await postgres.TerminateBackendAsync(await ListenerBackend.FindAsync(postgres, applicationName), TestContext.Current.CancellationToken);
+        // The server tells its streams once it listens again, so a message sent after the resync arrives.
+        await page.WaitForFunctionAsync("() => window.received.includes('resync:listener_reconnected')");
+        var id = Markers.NewId();
+        await postgres.NotifyAsync(channel, Markers.Message(Audience, id), TestContext.Current.CancellationToken);
+        await page.WaitForFunctionAsync($"() => window.received.includes('{id}')");
+
+        Assert.Equal(["resync:listener_reconnected", id], await ReceivedAsync(page));
+        Assert.Equal(1, await page.EvaluateAsync<int>("() => window.opens"));
+    }
+
     // A same-origin page of the server (its liveness answer will do) that opens the stream, which is known to deliver
     // once a probe arrived.
     private async Task OpenAsync(IPage page, Uri server, string channel)
