@@ -13,8 +13,36 @@ internal abstract class Encodable
     public T GetOrAddEncoding<T, TState>(EncodingKey<T> key, TState state, Func<TState, T> encode)
         where T : class
     {
+        if (Slots(key.Index)[key.Index] is T kept)
+        {
+            return kept;
+        }
+
+        // Made under the sequencer's lock, as every hand-over to recipients is; the exchange only keeps a racing
+        // caller from seeing a half-made one. Making it may create another transport's key (its static fields are
+        // initialised on first use) and grow the slots, so it is kept in the slots that are current once it is made.
+        var made = encode(state);
+        while (true)
+        {
+            var slots = Slots(key.Index);
+            var before = Interlocked.CompareExchange(ref slots[key.Index], made, null);
+            if (before is T other && !ReferenceEquals(other, made))
+            {
+                return other;
+            }
+
+            if (ReferenceEquals(Volatile.Read(ref _encodings), slots))
+            {
+                return made;
+            }
+        }
+    }
+
+    // The slots, grown to hold every key numbered so far when they cannot hold index.
+    private object?[] Slots(int index)
+    {
         var encodings = Volatile.Read(ref _encodings);
-        while (encodings is null || encodings.Length <= key.Index)
+        while (encodings is null || encodings.Length <= index)
         {
             var grown = new object?[EncodingKey.Count];
             encodings?.CopyTo(grown, 0);
@@ -22,15 +50,7 @@ internal abstract class Encodable
             encodings = ReferenceEquals(current, encodings) ? grown : current;
         }
 
-        if (encodings[key.Index] is T kept)
-        {
-            return kept;
-        }
-
-        // Made under the sequencer's lock, as every hand-over to recipients is; the exchange only keeps a racing
-        // caller from seeing a half-made one.
-        var made = encode(state);
-        return Interlocked.CompareExchange(ref encodings[key.Index], made, null) as T ?? made;
+        return encodings;
     }
 }
 
