@@ -12,8 +12,8 @@ if (!input) {
 }
 const document = JSON.parse(readFileSync(input, "utf8"));
 const runs = (document.commonRuns ?? []).filter((run) => !run.error);
-const colours = { websocket: "#1f77b4", signalr: "#d62728", bun: "#2ca02c", listen: "#7f7f7f" };
-const names = { websocket: "PgNotifyHub /ws", signalr: "PgNotifyHub SignalR", bun: "Bun pgws bridge", listen: "bare LISTEN" };
+const colours = { websocket: "#1f77b4", signalr: "#d62728", sse: "#9467bd", bun: "#2ca02c", listen: "#7f7f7f" };
+const names = { websocket: "PgNotifyHub /ws", signalr: "PgNotifyHub SignalR", sse: "PgNotifyHub /events (SSE)", bun: "Bun pgws bridge", listen: "bare LISTEN" };
 const median = (values) => {
   const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
   if (sorted.length === 0) return undefined;

@@ -39,6 +39,8 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public Uri HubUri => new(BaseUri, "/hub");
 
+    public Uri EventsUri => new(BaseUri, "/events");
+
     /// <summary>The server's process id, when known: CPU and memory are read from /proc/PID.</summary>
     public int? Pid { get; private set; }
 

@@ -6,7 +6,7 @@ namespace PgNotifyHub.LoadTest;
 internal sealed class BenchmarkOptions
 {
     public const string Usage = """
-        PgNotifyHub load benchmark: PostgreSQL NOTIFY → PgNotifyHub.Server → SignalR / raw WebSocket clients.
+        PgNotifyHub load benchmark: PostgreSQL NOTIFY → PgNotifyHub.Server → SignalR / raw WebSocket / Server-Sent Events clients.
 
         Usage: benchmarks/run.sh [options]
            or: dotnet run -c Release --project benchmarks/PgNotifyHub.LoadTest -- [options]
@@ -16,13 +16,13 @@ internal sealed class BenchmarkOptions
                                    bare runs first in every invocation: the other results are ratios to it.
           --common LIST            common: CLIENTSxRATE runs, one NOTIFY per transaction at RATE/s in total
                                    (default 100x1000,2000x50,10000x5,1000x200).
-          --common-systems LIST    common: websocket, signalr, bun (the reference bridge; needs --bun), listen (one
-                                   plain LISTEN at the first run's rate) (default websocket,signalr,bun,listen).
+          --common-systems LIST    common: websocket, signalr, sse, bun (the reference bridge; needs --bun), listen (one
+                                   plain LISTEN at the first run's rate) (default websocket,signalr,sse,bun,listen).
           --common-duration S      common: seconds of sending per run (default 10).
           --senders N              common: sending sessions (default 4).
           --payload-bytes N        common: bytes of each JSON payload (default 100).
           --bun PATH               the bun executable for the reference bridge (benchmarks/reference/pgws-bun.js).
-          --transport T            websocket, signalr or both (default both).
+          --transport T            websocket, signalr, sse, both (websocket and signalr) or all (default all).
           --clients N              clients per run (default: throughput 1, latency 100).
           --notifies M             notifies per bare/throughput run (default 100000).
           --batch B                notifies per statement, bare/throughput (default 100).
@@ -30,6 +30,7 @@ internal sealed class BenchmarkOptions
           --duration S             latency: seconds of paced sending per run (default 10).
           --idle-websocket LIST    idle-memory: raw WebSocket connection counts, ascending (default 1000,10000).
           --idle-signalr LIST      idle-memory: SignalR connection counts, ascending (default 1000).
+          --idle-sse LIST          idle-memory: Server-Sent Events stream counts, ascending (default 1000,10000).
           --gcdump DIR             idle-memory: a dotnet-gcdump of the server at its base and at every step, with its
                                    report by type (DIR/<transport>-<connections>.gcdump and .txt).
           --repeat K               run each case K times; the summary shows median and min–max (default 1).
@@ -63,11 +64,11 @@ internal sealed class BenchmarkOptions
 
     public static readonly string[] AllScenarios = ["bare", "throughput", "latency", "common", "idle-memory"];
 
-    public static readonly string[] AllCommonSystems = ["websocket", "signalr", CommonCase.Bun, CommonCase.Listen];
+    public static readonly string[] AllCommonSystems = ["websocket", "signalr", "sse", CommonCase.Bun, CommonCase.Listen];
 
     public IReadOnlyList<string> Scenarios { get; private set; } = AllScenarios;
 
-    public IReadOnlyList<Transport> Transports { get; private set; } = [Transport.WebSocket, Transport.SignalR];
+    public IReadOnlyList<Transport> Transports { get; private set; } = [Transport.WebSocket, Transport.SignalR, Transport.EventStream];
 
     public int? Clients { get; private set; }
 
@@ -82,6 +83,8 @@ internal sealed class BenchmarkOptions
     public IReadOnlyList<int> IdleWebSocketCounts { get; private set; } = [1_000, 10_000];
 
     public IReadOnlyList<int> IdleSignalRCounts { get; private set; } = [1_000];
+
+    public IReadOnlyList<int> IdleEventStreamCounts { get; private set; } = [1_000, 10_000];
 
     public IReadOnlyList<(int Clients, int Rate)> CommonRuns { get; private set; } = [(100, 1_000), (2_000, 50), (10_000, 5), (1_000, 200)];
 
@@ -150,9 +153,12 @@ internal sealed class BenchmarkOptions
                     break;
                 case "--transport":
                     var transport = Value();
-                    options.Transports = transport.Equals("both", StringComparison.OrdinalIgnoreCase)
-                        ? [Transport.WebSocket, Transport.SignalR]
-                        : [TransportNames.Parse(transport)];
+                    options.Transports = transport.ToLowerInvariant() switch
+                    {
+                        "both" => [Transport.WebSocket, Transport.SignalR],
+                        "all" => [Transport.WebSocket, Transport.SignalR, Transport.EventStream],
+                        _ => [TransportNames.Parse(transport)],
+                    };
                     break;
                 case "--clients":
                     options.Clients = Positive(name, Value());
@@ -174,6 +180,9 @@ internal sealed class BenchmarkOptions
                     break;
                 case "--idle-signalr":
                     options.IdleSignalRCounts = Ascending(name, PositiveList(name, Value()));
+                    break;
+                case "--idle-sse":
+                    options.IdleEventStreamCounts = Ascending(name, PositiveList(name, Value()));
                     break;
                 case "--common":
                     options.CommonRuns = ParseCommonRuns(name, Value());

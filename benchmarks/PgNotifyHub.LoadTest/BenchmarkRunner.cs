@@ -277,7 +277,12 @@ internal static class BenchmarkRunner
         {
             foreach (var transport in options.Transports)
             {
-                var counts = transport == Transport.WebSocket ? options.IdleWebSocketCounts : options.IdleSignalRCounts;
+                var counts = transport switch
+                {
+                    Transport.WebSocket => options.IdleWebSocketCounts,
+                    Transport.EventStream => options.IdleEventStreamCounts,
+                    _ => options.IdleSignalRCounts,
+                };
                 Progress($"rep {repetition}/{options.Repeat} idle-memory {transport.Name()} {string.Join(", ", counts.Select(count => count.ToString("N0", CultureInfo.InvariantCulture)))}: running"
                     + (context.Server is { Owned: true } ? " on a freshly started server" : ""));
                 var steps = await IdleMemoryScenario.RunAsync(context, transport, counts, repetition, cancellationToken);
@@ -340,7 +345,7 @@ internal static class BenchmarkRunner
         described["clients"] = $"throughput {options.ThroughputClients}, latency {options.LatencyClients}";
         described["notifies"] = $"{options.Notifies:N0} per bare/throughput run, {options.BatchSize} per statement";
         described["latency"] = $"{string.Join(", ", options.Rates.Select(rate => rate.ToString("N0", CultureInfo.InvariantCulture)))} notifies/s for {options.Duration.TotalSeconds:0} s, one statement per 10 ms";
-        described["idle-memory"] = $"websocket {string.Join(", ", options.IdleWebSocketCounts)}; signalr {string.Join(", ", options.IdleSignalRCounts)}";
+        described["idle-memory"] = $"websocket {string.Join(", ", options.IdleWebSocketCounts)}; signalr {string.Join(", ", options.IdleSignalRCounts)}; sse {string.Join(", ", options.IdleEventStreamCounts)}";
         described["common"] = $"{string.Join(", ", options.CommonRuns.Select(run => $"{run.Clients}x{run.Rate}/s"))} for {options.CommonDuration.TotalSeconds:0} s; "
             + $"systems {string.Join(", ", options.CommonSystems)}; one NOTIFY per transaction from {options.SenderSessions} sessions, {options.PayloadBytes}-byte payloads";
         described["repeat"] = options.Repeat.ToString(CultureInfo.InvariantCulture);

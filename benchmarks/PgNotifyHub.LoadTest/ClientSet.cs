@@ -42,9 +42,12 @@ internal sealed class ClientSet : IAsyncDisposable
                     try
                     {
                         var recorder = recorderFor(firstIndex + offset);
-                        connected[offset] = _transport == Transport.WebSocket
-                            ? await WebSocketBenchClient.ConnectAsync(_server.WebSocketUri, _invoker, recorder, token)
-                            : await SignalRBenchClient.ConnectAsync(_server.HubUri, recorder, token);
+                        connected[offset] = _transport switch
+                        {
+                            Transport.WebSocket => await WebSocketBenchClient.ConnectAsync(_server.WebSocketUri, _invoker, recorder, token),
+                            Transport.EventStream => await EventStreamBenchClient.ConnectAsync(_server.EventsUri, _invoker, recorder, token),
+                            _ => await SignalRBenchClient.ConnectAsync(_server.HubUri, recorder, token),
+                        };
                     }
                     catch (Exception exception) when (exception is not OperationCanceledException || !token.IsCancellationRequested)
                     {
@@ -62,7 +65,7 @@ internal sealed class ClientSet : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // Each close is bounded (2 s for a raw socket, 5 s for SignalR); many at once keep 10,000 of them quick.
+        // Each close is bounded (2 s for a raw socket or a stream, 5 s for SignalR); many at once keep 10,000 of them quick.
         await Parallel.ForEachAsync(_clients, new ParallelOptions { MaxDegreeOfParallelism = 256 }, (client, _) => client.DisposeAsync());
         _clients.Clear();
         _invoker.Dispose();

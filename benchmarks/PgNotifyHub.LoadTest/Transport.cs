@@ -8,4 +8,7 @@ internal enum Transport
 
     /// <summary>The SignalR hub over WebSockets, JSON protocol, method <c>notify</c>.</summary>
     SignalR,
+
+    /// <summary>Server-Sent Events: one GET that stays open, one event per message, as the browser's <c>EventSource</c> reads it.</summary>
+    EventStream,
 }

@@ -7,6 +7,7 @@ internal static class TransportNames
     {
         Transport.WebSocket => "websocket",
         Transport.SignalR => "signalr",
+        Transport.EventStream => "sse",
         _ => throw new ArgumentOutOfRangeException(nameof(transport), transport, null),
     };
 
@@ -14,6 +15,7 @@ internal static class TransportNames
     {
         "websocket" or "ws" => Transport.WebSocket,
         "signalr" => Transport.SignalR,
-        _ => throw new UsageException($"Unknown transport '{text}': use websocket, signalr or both."),
+        "sse" => Transport.EventStream,
+        _ => throw new UsageException($"Unknown transport '{text}': use websocket, signalr, sse, both (websocket and signalr) or all."),
     };
 }
